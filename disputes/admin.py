@@ -1,0 +1,155 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django_fsm.admin import FSMAdminMixin
+from simple_history.admin import SimpleHistoryAdmin
+
+from disputes.exceptions import DisputeError, InvalidInput
+from disputes.models import Case, Decision, Offer, Order, Outcome, RefundInstruction
+from disputes.services import case_transition
+
+
+class ReadOnlyAdminMixin:
+    """Records the desk writes through its services; admin shows them and their history."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class DecisionForm(forms.Form):
+    outcome = forms.ChoiceField(choices=Outcome.choices)
+    amount = forms.DecimalField(
+        max_digits=12, decimal_places=2, required=False, help_text="For a partial refund; a full refund is the order amount."
+    )
+    rationale = forms.CharField(widget=forms.Textarea, help_text="Cite the policy the decision rests on.")
+
+
+class OfferInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Offer
+    fields = ["made_by_role", "made_by", "kind", "amount", "status", "buyer_answer", "seller_answer", "created_at"]
+    readonly_fields = fields
+    extra = 0
+
+
+class DecisionInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Decision
+    fields = ["stage", "outcome", "amount", "decided_by", "decided_at", "rationale"]
+    readonly_fields = fields
+    extra = 0
+
+
+class RefundInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = RefundInstruction
+    fields = ["amount", "currency", "status", "idempotency_key", "created_at"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Case)
+class CaseAdmin(FSMAdminMixin, SimpleHistoryAdmin):
+    """Cases are read-only here; the state moves only by the transition buttons, via the services."""
+
+    fsm_fields = ["state"]
+    fsm_forms = {"decide": DecisionForm, "decide_appeal": DecisionForm}
+    list_display = ["reference", "state", "reason", "amount_claimed", "currency", "buyer", "seller", "agent", "filed_at"]
+    list_filter = ["state", "reason", "outcome"]
+    list_select_related = ["buyer", "seller", "agent"]
+    search_fields = ["order__external_id", "buyer__username", "seller__username", "description"]
+    date_hierarchy = "filed_at"
+    inlines = [OfferInline, DecisionInline, RefundInline]
+    history_list_display = ["state", "agent", "outcome", "refund_amount"]
+    fieldsets = [
+        (None, {"fields": ["reference", "state", "order", "buyer", "seller", "agent"]}),
+        ("Claim", {"fields": ["reason", "requested_outcome", "amount_claimed", "currency", "description"]}),
+        ("Outcome", {"fields": ["outcome", "refund_amount", "appealed_by"]}),
+        (
+            "Deadlines",
+            {
+                "fields": [
+                    "policy_version",
+                    "seller_answer_due_at",
+                    "buyer_may_escalate_at",
+                    "agent_decision_due_at",
+                    "return_due_at",
+                    "appeal_until",
+                ]
+            },
+        ),
+        ("Return", {"fields": ["return_carrier", "return_tracking_number", "return_shipped_at"]}),
+        ("Timeline", {"fields": ["filed_at", "escalated_at", "resolved_at", "closed_at", "updated_at"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for fieldset in self.fieldsets for name in fieldset[1]["fields"]]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        """Every field is read-only: saving the form must not write a history row."""
+
+    def save_related(self, request, form, formsets, change):
+        """Inlines are read-only too."""
+
+    @admin.display(description="reference", ordering="pk")
+    def reference(self, obj):
+        return obj.reference
+
+    def get_search_results(self, request, queryset, search_term):
+        pk = Case.pk_from_reference(search_term)
+        if pk is not None:
+            return queryset.filter(pk=pk), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
+        try:
+            case_transition(case=obj, actor=request.user, name=transition_name, **(kwargs or {}))
+        except InvalidInput as exc:
+            details = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.errors.items())
+            self.message_user(request, f"{exc.message} {details}".strip(), level=messages.ERROR)
+            return False
+        except (DisputeError, PermissionDenied) as exc:
+            self.message_user(request, str(exc), level=messages.ERROR)
+            return False
+        self.message_user(request, f"{self.get_fsm_label(self._transition(obj, transition_name))}: done.")
+        return True
+
+    def _transition(self, obj, transition_name):
+        return self._get_fsm_transition_by_name(obj=obj, transition_name=transition_name)
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = ["external_id", "item_title", "amount", "currency", "status", "buyer", "seller", "placed_at"]
+    list_filter = ["status", "currency"]
+    list_select_related = ["buyer", "seller"]
+    search_fields = ["external_id", "item_title", "tracking_number", "buyer__username", "seller__username"]
+
+
+@admin.register(Offer)
+class OfferAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = ["__str__", "made_by_role", "kind", "amount", "status", "created_at"]
+    list_filter = ["made_by_role", "kind", "status"]
+    list_select_related = ["case"]
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = ["__str__", "stage", "outcome", "amount", "decided_by", "decided_at"]
+    list_filter = ["stage", "outcome"]
+    list_select_related = ["case", "decided_by"]
+
+
+@admin.register(RefundInstruction)
+class RefundInstructionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["idempotency_key", "amount", "currency", "status", "created_at"]
+    list_filter = ["status"]

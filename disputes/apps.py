@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class DisputesConfig(AppConfig):
+    name = "disputes"
+    verbose_name = "Disputes"
+
+    def ready(self):
+        from disputes.roles import ensure_staff_groups
+
+        post_migrate.connect(ensure_staff_groups, sender=self)

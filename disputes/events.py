@@ -1,0 +1,29 @@
+"""One way out for everything that happens to a case: `announce`, after commit.
+
+Notifications, live updates and webhooks subscribe to `case_event`; they never run for a
+change that was rolled back, and never before its history row exists.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.dispatch import Signal
+
+case_event = Signal()  # receivers get `event: CaseEvent`
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    name: str
+    case_id: int
+    reference: str
+    actor_id: int | None
+    from_state: str
+    to_state: str
+    at: datetime
+    data: dict = field(default_factory=dict)
+
+
+def announce(event: CaseEvent) -> None:
+    transaction.on_commit(lambda: case_event.send(sender=CaseEvent, event=event))

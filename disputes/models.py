@@ -1,0 +1,539 @@
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from simple_history.models import HistoricalRecords
+
+from disputes import permissions as perms
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class Currency(models.TextChoices):
+    EUR = "EUR", "Euro"
+    USD = "USD", "US dollar"
+    GBP = "GBP", "Pound sterling"
+
+
+class Order(models.Model):
+    """An order mirrored from the marketplace; the desk never sells anything itself."""
+
+    class Status(models.TextChoices):
+        PAID = "paid", "Paid"
+        SHIPPED = "shipped", "Shipped"
+        DELIVERED = "delivered", "Delivered"
+        CANCELLED = "cancelled", "Cancelled"
+
+    external_id = models.CharField(max_length=64, unique=True)
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases")
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sales")
+    item_title = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField(default=1)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.EUR)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PAID)
+    carrier = models.CharField(max_length=100, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    placed_at = models.DateTimeField()
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-placed_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_quantity_positive"),
+            models.CheckConstraint(condition=~Q(buyer=models.F("seller")), name="order_buyer_is_not_seller"),
+        ]
+
+    def __str__(self):
+        return f"{self.external_id}: {self.item_title}"
+
+    @property
+    def filing_window_starts_at(self) -> datetime:
+        """The window to open a case runs from delivery, else dispatch, else purchase."""
+        return self.delivered_at or self.shipped_at or self.placed_at
+
+
+class Reason(models.TextChoices):
+    NOT_RECEIVED = "not_received", "Item not received"
+    NOT_AS_DESCRIBED = "not_as_described", "Item not as described"
+    DAMAGED = "damaged", "Item arrived damaged"
+    WRONG_ITEM = "wrong_item", "Wrong item sent"
+    CHANGE_OF_MIND = "change_of_mind", "Return: changed my mind"
+    BILLING = "billing", "Billing problem"
+    OTHER = "other", "Something else"
+
+
+class Remedy(models.TextChoices):
+    """What a buyer asks for, and what a seller or agent offers."""
+
+    FULL_REFUND = "full_refund", "Full refund"
+    PARTIAL_REFUND = "partial_refund", "Partial refund"
+    RETURN_AND_REFUND = "return_and_refund", "Return and refund"
+    REPLACEMENT = "replacement", "Replacement"
+
+
+class Outcome(models.TextChoices):
+    FULL_REFUND = "full_refund", "Full refund"
+    PARTIAL_REFUND = "partial_refund", "Partial refund"
+    RETURN_AND_REFUND = "return_and_refund", "Return and refund"
+    REPLACEMENT = "replacement", "Replacement"
+    NO_ACTION = "no_action", "No action (seller upheld)"
+
+
+REFUND_OUTCOMES = {Outcome.FULL_REFUND, Outcome.PARTIAL_REFUND, Outcome.RETURN_AND_REFUND}
+
+
+class Case(ConcurrentTransitionMixin, models.Model):
+    """A buyer's dispute about one order, moved only by its transitions (see services)."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Waiting for the seller"
+        AWAITING_BUYER = "awaiting_buyer", "Waiting for the buyer"
+        ESCALATED = "escalated", "Waiting for an agent"
+        IN_MEDIATION = "in_mediation", "In mediation"
+        AWAITING_RETURN = "awaiting_return", "Waiting for the return"
+        RESOLVED = "resolved", "Resolved"
+        APPEALED = "appealed", "Under appeal"
+        CLOSED = "closed", "Closed"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    ACTIVE_STATES = [
+        State.OPEN,
+        State.AWAITING_BUYER,
+        State.ESCALATED,
+        State.IN_MEDIATION,
+        State.AWAITING_RETURN,
+    ]
+    REFERENCE_PREFIX = "MS-"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="cases")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases_as_buyer")
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases_as_seller")
+    state = FSMField(max_length=20, choices=State.choices, default=State.OPEN, protected=True, db_index=True)
+    reason = models.CharField(max_length=30, choices=Reason.choices)
+    requested_outcome = models.CharField(max_length=30, choices=Remedy.choices)
+    amount_claimed = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    description = models.TextField()
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="cases_as_agent"
+    )
+    outcome = models.CharField(max_length=30, choices=Outcome.choices, blank=True)
+    refund_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    policy_version = models.ForeignKey(
+        "policies.HistoricalPolicy",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The dispute rules in force when the case was filed.",
+    )
+
+    seller_answer_due_at = models.DateTimeField()
+    buyer_may_escalate_at = models.DateTimeField()
+    agent_decision_due_at = models.DateTimeField(null=True, blank=True)
+    return_due_at = models.DateTimeField(null=True, blank=True)
+    appeal_until = models.DateTimeField(null=True, blank=True)
+
+    seller_declined_at = models.DateTimeField(null=True, blank=True)
+    return_carrier = models.CharField(max_length=100, blank=True)
+    return_tracking_number = models.CharField(max_length=100, blank=True)
+    return_shipped_at = models.DateTimeField(null=True, blank=True)
+    appealed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    filed_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-filed_at", "-pk"]
+        permissions = [
+            ("mediate_case", "Can mediate cases as a support agent"),
+            ("decide_appeal", "Can decide appeals as a senior agent"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_claimed__gt=0), name="case_amount_claimed_positive"),
+            models.CheckConstraint(
+                condition=Q(refund_amount__isnull=True) | Q(refund_amount__gte=0), name="case_refund_not_negative"
+            ),
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(state__in=["open", "awaiting_buyer", "escalated", "in_mediation", "awaiting_return"]),
+                name="case_one_active_per_order",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "agent_decision_due_at"])]
+
+    def __str__(self):
+        return self.reference
+
+    def get_absolute_url(self):
+        return reverse("admin:disputes_case_change", args=[self.pk])
+
+    @property
+    def reference(self) -> str:
+        return f"{self.REFERENCE_PREFIX}{self.pk:06d}" if self.pk else ""
+
+    @classmethod
+    def pk_from_reference(cls, reference: str) -> int | None:
+        match = re.fullmatch(rf"{cls.REFERENCE_PREFIX}(\d{{1,18}})", reference.strip().upper())
+        return int(match.group(1)) if match else None
+
+    @property
+    def rules(self):
+        """The pinned dispute rules (a policy history row: the same fields as `Policy`)."""
+        return self.policy_version
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES
+
+    def pending_offer(self) -> "Offer | None":
+        return self.offers.filter(status=Offer.Status.PENDING).order_by("-pk").first()
+
+    # Conditions: pure guards on the case itself.
+
+    def _buyer_may_escalate(self) -> bool:
+        return self.seller_declined_at is not None or timezone.now() >= self.buyer_may_escalate_at
+
+    def _seller_answer_overdue(self) -> bool:
+        return timezone.now() > self.seller_answer_due_at
+
+    def _has_pending_seller_offer(self) -> bool:
+        offer = self.pending_offer()
+        return offer is not None and offer.made_by_role == Offer.Role.SELLER
+
+    def _has_agreed_proposal(self) -> bool:
+        offer = self.pending_offer()
+        return offer is not None and offer.made_by_role == Offer.Role.AGENT and offer.is_agreed_by_both
+
+    def _may_appeal(self) -> bool:
+        return self.appealed_by_id is None and self.appeal_until is not None and timezone.now() <= self.appeal_until
+
+    def _return_overdue(self) -> bool:
+        return self.return_due_at is not None and timezone.now() > self.return_due_at
+
+    def _appeal_window_passed(self) -> bool:
+        return self.appeal_until is None or timezone.now() > self.appeal_until
+
+    # Transition bodies change this instance only; services lock, save, and announce.
+
+    def _settle(self, *, outcome: str, refund_amount: Decimal | None, at: datetime) -> str:
+        self.outcome = outcome
+        self.refund_amount = refund_amount if outcome in REFUND_OUTCOMES else None
+        if outcome == Outcome.RETURN_AND_REFUND:
+            self.return_due_at = at + timedelta(days=self.rules.return_shipping_days)
+            return self.State.AWAITING_RETURN
+        return self._resolve(at=at)
+
+    def _resolve(self, *, at: datetime) -> str:
+        self.resolved_at = at
+        self.appeal_until = at + timedelta(days=self.rules.appeal_window_days)
+        return self.State.RESOLVED
+
+    @transition(
+        field=state,
+        source=[State.OPEN, State.AWAITING_BUYER],
+        target=State.AWAITING_BUYER,
+        permission=perms.is_case_seller,
+        custom={"label": "Make an offer"},
+    )
+    def make_offer(self, *, at: datetime):
+        """The seller proposes a remedy; a newer offer replaces a pending one."""
+
+    @transition(
+        field=state,
+        source=State.OPEN,
+        target=State.AWAITING_BUYER,
+        permission=perms.is_case_seller,
+        custom={"label": "Decline the claim"},
+    )
+    def decline_claim(self, *, at: datetime):
+        self.seller_declined_at = at
+
+    @transition(
+        field=state,
+        source=[State.OPEN, State.AWAITING_BUYER],
+        target=RETURN_VALUE(State.RESOLVED, State.AWAITING_RETURN),
+        permission=perms.is_case_seller,
+        custom={"label": "Accept the claim"},
+    )
+    def accept_claim(self, *, at: datetime):
+        if self.requested_outcome == Remedy.RETURN_AND_REFUND:
+            return self._settle(outcome=Outcome.RETURN_AND_REFUND, refund_amount=self.amount_claimed, at=at)
+        if self.requested_outcome == Remedy.REPLACEMENT:
+            return self._settle(outcome=Outcome.REPLACEMENT, refund_amount=None, at=at)
+        outcome = Outcome.FULL_REFUND if self.amount_claimed >= self.order.amount else Outcome.PARTIAL_REFUND
+        return self._settle(outcome=outcome, refund_amount=self.amount_claimed, at=at)
+
+    @transition(
+        field=state,
+        source=State.AWAITING_BUYER,
+        target=RETURN_VALUE(State.RESOLVED, State.AWAITING_RETURN),
+        conditions=[_has_pending_seller_offer],
+        permission=perms.is_case_buyer,
+        custom={"label": "Accept the offer"},
+    )
+    def accept_offer(self, *, offer: "Offer", at: datetime):
+        return self._settle(outcome=offer.kind, refund_amount=offer.amount, at=at)
+
+    @transition(
+        field=state,
+        source=State.AWAITING_BUYER,
+        target=State.OPEN,
+        conditions=[_has_pending_seller_offer],
+        permission=perms.is_case_buyer,
+        custom={"label": "Decline the offer"},
+    )
+    def decline_offer(self, *, at: datetime):
+        """Back to the seller, who may offer again; their answer deadline does not move."""
+
+    @transition(
+        field=state,
+        source=[State.OPEN, State.AWAITING_BUYER],
+        target=State.ESCALATED,
+        conditions=[_buyer_may_escalate],
+        permission=perms.is_case_buyer,
+        custom={"label": "Ask the platform to step in"},
+    )
+    def escalate(self, *, at: datetime):
+        self._start_platform_clock(at=at)
+
+    @transition(
+        field=state,
+        source=State.OPEN,
+        target=State.ESCALATED,
+        conditions=[_seller_answer_overdue],
+        permission=perms.is_system,
+        custom={"label": "Escalate: seller did not answer in time"},
+    )
+    def escalate_unanswered(self, *, at: datetime):
+        self._start_platform_clock(at=at)
+
+    def _start_platform_clock(self, *, at: datetime):
+        self.escalated_at = at
+        self.agent_decision_due_at = at + timedelta(hours=self.rules.agent_decision_hours)
+
+    @transition(
+        field=state,
+        source=[State.OPEN, State.AWAITING_BUYER, State.ESCALATED, State.IN_MEDIATION],
+        target=State.WITHDRAWN,
+        permission=perms.is_case_buyer,
+        custom={"label": "Withdraw the case"},
+    )
+    def withdraw(self, *, at: datetime):
+        self.closed_at = at
+
+    @transition(
+        field=state,
+        source=State.ESCALATED,
+        target=State.IN_MEDIATION,
+        permission=perms.is_agent,
+        custom={"label": "Claim for mediation"},
+    )
+    def claim(self, *, agent, at: datetime):
+        self.agent = agent
+
+    @transition(
+        field=state,
+        source=State.IN_MEDIATION,
+        target=RETURN_VALUE(State.RESOLVED, State.AWAITING_RETURN),
+        conditions=[_has_agreed_proposal],
+        permission=perms.is_case_party,
+        custom={"label": "Agree to the agent's proposal"},
+    )
+    def adopt_proposal(self, *, offer: "Offer", at: datetime):
+        return self._settle(outcome=offer.kind, refund_amount=offer.amount, at=at)
+
+    @transition(
+        field=state,
+        source=State.IN_MEDIATION,
+        target=RETURN_VALUE(State.RESOLVED, State.AWAITING_RETURN),
+        permission=perms.is_assigned_agent,
+        custom={"label": "Decide"},
+    )
+    def decide(self, *, outcome: str, refund_amount: Decimal | None, at: datetime):
+        return self._settle(outcome=outcome, refund_amount=refund_amount, at=at)
+
+    @transition(
+        field=state,
+        source=State.AWAITING_RETURN,
+        target=State.RESOLVED,
+        permission=perms.is_case_seller,
+        custom={"label": "Confirm the return arrived"},
+    )
+    def confirm_return(self, *, at: datetime):
+        return self._resolve(at=at)
+
+    @transition(
+        field=state,
+        source=State.AWAITING_RETURN,
+        target=State.RESOLVED,
+        conditions=[_return_overdue],
+        permission=perms.is_system,
+        custom={"label": "Resolve: return window passed"},
+    )
+    def lapse_return(self, *, at: datetime):
+        """The return window passed: refunded if the buyer shipped it back, else nothing is owed."""
+        if not self.return_shipped_at:
+            self.outcome = Outcome.NO_ACTION
+            self.refund_amount = None
+        return self._resolve(at=at)
+
+    @transition(
+        field=state,
+        source=State.RESOLVED,
+        target=State.APPEALED,
+        conditions=[_may_appeal],
+        permission=perms.is_case_party,
+        custom={"label": "Appeal the outcome"},
+    )
+    def appeal(self, *, appellant, at: datetime):
+        self.appealed_by = appellant
+
+    @transition(
+        field=state,
+        source=State.APPEALED,
+        target=State.CLOSED,
+        permission=perms.is_senior_agent,
+        custom={"label": "Decide the appeal"},
+    )
+    def decide_appeal(self, *, outcome: str, refund_amount: Decimal | None, at: datetime):
+        self.outcome = outcome
+        self.refund_amount = refund_amount if outcome in REFUND_OUTCOMES else None
+        self.closed_at = at
+
+    @transition(
+        field=state,
+        source=State.RESOLVED,
+        target=State.CLOSED,
+        conditions=[_appeal_window_passed],
+        permission=perms.is_system,
+        custom={"label": "Close: appeal window passed"},
+    )
+    def close(self, *, at: datetime):
+        self.closed_at = at
+
+
+class Offer(models.Model):
+    """A remedy put to the buyer by the seller, or to both parties by the agent."""
+
+    class Role(models.TextChoices):
+        SELLER = "seller", "Seller"
+        AGENT = "agent", "Agent"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        SUPERSEDED = "superseded", "Replaced by a newer offer"
+        LAPSED = "lapsed", "No longer open"
+
+    class Answer(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="offers")
+    made_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    made_by_role = models.CharField(max_length=10, choices=Role.choices)
+    kind = models.CharField(max_length=30, choices=Outcome.choices)
+    amount = models.DecimalField(**MONEY, null=True, blank=True)
+    note = models.TextField(blank=True)
+    return_address = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    buyer_answer = models.CharField(max_length=10, choices=Answer.choices, blank=True)
+    seller_answer = models.CharField(max_length=10, choices=Answer.choices, blank=True)
+    created_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gt=0), name="offer_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["full_refund", "partial_refund", "return_and_refund"])
+                | Q(amount__isnull=False),
+                name="offer_refund_has_amount",
+            ),
+            models.UniqueConstraint(fields=["case"], condition=Q(status="pending"), name="offer_one_pending_per_case"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} offer on {self.case.reference}"
+
+    @property
+    def is_agreed_by_both(self) -> bool:
+        return self.buyer_answer == self.Answer.ACCEPTED and self.seller_answer == self.Answer.ACCEPTED
+
+
+class Decision(models.Model):
+    """A binding outcome set by an agent (mediation) or a senior agent (appeal)."""
+
+    class Stage(models.TextChoices):
+        MEDIATION = "mediation", "Mediation"
+        APPEAL = "appeal", "Appeal"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="decisions")
+    stage = models.CharField(max_length=10, choices=Stage.choices)
+    outcome = models.CharField(max_length=30, choices=Outcome.choices)
+    amount = models.DecimalField(**MONEY, null=True, blank=True)
+    rationale = models.TextField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["decided_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "stage"], name="decision_one_per_stage"),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gt=0), name="decision_amount_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_stage_display()} decision on {self.case.reference}: {self.get_outcome_display()}"
+
+
+class RefundInstruction(models.Model):
+    """An instruction to the marketplace's payment side, recorded once per outcome."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+
+    def __str__(self):
+        return f"Refund {self.amount} {self.currency} on {self.case.reference}"

@@ -1,0 +1,549 @@
+"""Every write to orders, cases, offers and decisions goes through here.
+
+Each service runs in one transaction, locks the case row, checks the state machine and the
+actor's permission, saves the change with its history (who and why), and announces the
+event after commit. A refusal raises a `disputes.exceptions` error and writes nothing.
+"""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+
+from disputes.events import CaseEvent, announce
+from disputes.exceptions import CaseChanged, FilingRefused, InvalidInput, TransitionRefused
+from disputes.models import REFUND_OUTCOMES, Case, Decision, Offer, Order, Outcome, RefundInstruction
+from disputes.permissions import is_agent, is_assigned_agent, is_case_buyer, is_case_party, is_senior_agent
+from policies.selectors import dispute_policy_in_force, policy_current_version
+
+User = get_user_model()
+
+
+def system_user():
+    """The named actor automated steps are recorded under; it cannot sign in."""
+    user, created = User.objects.get_or_create(
+        username=settings.SYSTEM_USERNAME,
+        defaults={"first_name": "Support desk", "last_name": "(automatic)", "is_active": False},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+# Orders
+
+
+@transaction.atomic
+def order_upsert(*, external_id: str, actor=None, **fields) -> Order:
+    """Create or update the mirror of a marketplace order, keyed by its external id."""
+    order = Order.objects.select_for_update().filter(external_id=external_id).first()
+    order = order or Order(external_id=external_id)
+    for name, value in fields.items():
+        setattr(order, name, value)
+    _validate(order, error=InvalidInput, message="The order is not valid.")
+    order._history_user = actor
+    order._change_reason = "Order received from the marketplace"
+    order.save()
+    return order
+
+
+# Filing
+
+
+@transaction.atomic
+def case_file(
+    *,
+    buyer,
+    order: Order,
+    reason: str,
+    requested_outcome: str,
+    amount_claimed: Decimal,
+    description: str,
+) -> Case:
+    """Open a case on one of the buyer's orders under the dispute policy in force now."""
+    now = timezone.now()
+    order = Order.objects.select_for_update().get(pk=order.pk)  # one filing per order at a time
+    if order.buyer_id != buyer.pk:
+        raise PermissionDenied("Only the buyer of an order can open a case on it.")
+
+    policy = dispute_policy_in_force(at=now)
+    if policy is None:
+        raise FilingRefused("No dispute policy is in force, so no case can be opened right now.")
+    rules = policy_current_version(policy=policy)
+
+    errors: dict[str, list[str]] = {}
+    window_closes_at = order.filing_window_starts_at + timedelta(days=rules.filing_window_days)
+    if now > window_closes_at:
+        errors.setdefault("order", []).append(
+            f"The time to open a case on this order ended on {window_closes_at:%d %b %Y}."
+        )
+    active = Case.objects.filter(order=order, state__in=Case.ACTIVE_STATES).first()
+    if active is not None:
+        errors.setdefault("order", []).append(f"This order already has an open case, {active.reference}.")
+    if order.status == Order.Status.CANCELLED and reason != "billing":
+        errors.setdefault("reason", []).append("A cancelled order can only have a billing problem.")
+    if amount_claimed is None or amount_claimed <= 0:
+        errors.setdefault("amount_claimed", []).append("Enter an amount above zero.")
+    elif amount_claimed > order.amount:
+        errors.setdefault("amount_claimed", []).append(
+            f"You can claim at most the order amount, {order.amount} {order.currency}."
+        )
+    if not (description or "").strip():
+        errors.setdefault("description", []).append("Tell us what happened.")
+    if errors:
+        raise FilingRefused("The case could not be opened.", errors=errors)
+
+    case = Case(
+        order=order,
+        buyer=order.buyer,
+        seller=order.seller,
+        reason=reason,
+        requested_outcome=requested_outcome,
+        amount_claimed=amount_claimed,
+        currency=order.currency,
+        description=description.strip(),
+        policy_version=rules,
+        filed_at=now,
+        seller_answer_due_at=now + timedelta(hours=rules.seller_answer_hours),
+        buyer_may_escalate_at=now + timedelta(hours=rules.buyer_wait_hours),
+    )
+    _validate(case, error=FilingRefused, message="The case could not be opened.")
+    case._history_user = buyer
+    case._change_reason = "Case filed by the buyer"
+    case.save()
+    announce(_event("filed", case, actor=buyer, from_state="", at=now))
+    return case
+
+
+# Seller
+
+
+@transaction.atomic
+def offer_make(
+    *, case: Case, seller, kind: str, amount: Decimal | None = None, note: str = "", return_address: str = ""
+) -> Offer:
+    """The seller offers a remedy; it replaces any offer still pending."""
+    now = timezone.now()
+    case = _locked(case)
+    _check(case, "make_offer", seller)
+    amount = _remedy_amount(case, kind=kind, amount=amount)
+    if kind == Outcome.RETURN_AND_REFUND and not return_address.strip():
+        raise InvalidInput("Say where the item should be sent back.", errors={"return_address": ["Required."]})
+    _supersede_pending_offer(case, actor=seller, at=now)
+    offer = Offer(
+        case=case,
+        made_by=seller,
+        made_by_role=Offer.Role.SELLER,
+        kind=kind,
+        amount=amount,
+        note=note.strip(),
+        return_address=return_address.strip(),
+        created_at=now,
+    )
+    _validate(offer, error=InvalidInput, message="The offer is not valid.")
+    _save(offer, actor=seller, reason="Offer made by the seller")
+    _fire(case, "make_offer", seller, f"Seller offered: {offer.get_kind_display()}", at=now)
+    return offer
+
+
+def case_decline_claim(*, case: Case, seller, note: str = "") -> Case:
+    return _transition(case, "decline_claim", seller, _with_note("Seller declined the claim", note))
+
+
+def case_accept_claim(*, case: Case, seller) -> Case:
+    return _transition(case, "accept_claim", seller, "Seller accepted the claim")
+
+
+def case_confirm_return(*, case: Case, seller) -> Case:
+    return _transition(case, "confirm_return", seller, "Seller confirmed the returned item arrived")
+
+
+# Buyer
+
+
+@transaction.atomic
+def offer_accept(*, case: Case, buyer) -> Case:
+    now = timezone.now()
+    case = _locked(case)
+    _check(case, "accept_offer", buyer)
+    offer = case.pending_offer()
+    case = _fire(case, "accept_offer", buyer, f"Buyer accepted the offer: {offer.get_kind_display()}", at=now, offer=offer)
+    _answer_offer(offer, status=Offer.Status.ACCEPTED, actor=buyer, at=now, buyer_answer=Offer.Answer.ACCEPTED)
+    return case
+
+
+@transaction.atomic
+def offer_decline(*, case: Case, buyer, note: str = "") -> Case:
+    now = timezone.now()
+    case = _locked(case)
+    _check(case, "decline_offer", buyer)
+    offer = case.pending_offer()
+    case = _fire(case, "decline_offer", buyer, _with_note("Buyer declined the offer", note), at=now)
+    _answer_offer(offer, status=Offer.Status.DECLINED, actor=buyer, at=now, buyer_answer=Offer.Answer.REJECTED)
+    return case
+
+
+@transaction.atomic
+def case_escalate(*, case: Case, buyer, note: str = "") -> Case:
+    """The buyer asks the platform to step in; a pending seller offer counts as declined."""
+    now = timezone.now()
+    case = _locked(case)
+    _check(case, "escalate", buyer)
+    offer = case.pending_offer()
+    if offer is not None:
+        _answer_offer(offer, status=Offer.Status.DECLINED, actor=buyer, at=now, buyer_answer=Offer.Answer.REJECTED)
+    return _fire(case, "escalate", buyer, _with_note("Buyer asked the platform to step in", note), at=now)
+
+
+@transaction.atomic
+def case_withdraw(*, case: Case, buyer, note: str = "") -> Case:
+    now = timezone.now()
+    case = _locked(case)
+    _check(case, "withdraw", buyer)
+    _lapse_pending_offer(case, actor=buyer, at=now)
+    return _fire(case, "withdraw", buyer, _with_note("Buyer withdrew the case", note), at=now)
+
+
+@transaction.atomic
+def case_mark_return_shipped(*, case: Case, buyer, carrier: str, tracking_number: str) -> Case:
+    """The buyer says the item is on its way back; the state waits for the seller."""
+    case = _locked(case)
+    if not is_case_buyer(case, buyer):
+        raise PermissionDenied("Only the buyer sends the item back.")
+    if case.state != Case.State.AWAITING_RETURN:
+        raise _refusal(case, "mark_return_shipped", buyer, "There is no return waiting on this case.")
+    errors = {}
+    if not carrier.strip():
+        errors["carrier"] = ["Enter the carrier."]
+    if not tracking_number.strip():
+        errors["tracking_number"] = ["Enter the tracking number."]
+    if errors:
+        raise InvalidInput("Say how the item was sent back.", errors=errors)
+    case.return_carrier = carrier.strip()
+    case.return_tracking_number = tracking_number.strip()
+    case.return_shipped_at = timezone.now()
+    _save(case, actor=buyer, reason=f"Buyer sent the item back with {case.return_carrier}")
+    announce(_event("return_shipped", case, actor=buyer, from_state=case.state, at=case.return_shipped_at))
+    return case
+
+
+# Both parties
+
+
+def case_appeal(*, case: Case, party, grounds: str) -> Case:
+    if not (grounds or "").strip():
+        raise InvalidInput("Say why the outcome should be reviewed.", errors={"grounds": ["Required."]})
+    return _transition(case, "appeal", party, f"Appeal: {grounds.strip()}", appellant=party)
+
+
+@transaction.atomic
+def proposal_answer(*, case: Case, party, accept: bool) -> Case:
+    """A party accepts or rejects the agent's proposal; when both accept, it is the outcome."""
+    now = timezone.now()
+    case = _locked(case)
+    offer = case.pending_offer()
+    if case.state != Case.State.IN_MEDIATION or offer is None or offer.made_by_role != Offer.Role.AGENT:
+        raise _refusal(case, "answer_proposal", party, "There is no proposal to answer on this case.")
+    if not is_case_party(case, party):
+        raise PermissionDenied("Only the buyer and the seller answer a proposal.")
+    side = "buyer" if is_case_buyer(case, party) else "seller"
+    if getattr(offer, f"{side}_answer"):
+        raise _refusal(case, "answer_proposal", party, "You have already answered this proposal.")
+    answer = Offer.Answer.ACCEPTED if accept else Offer.Answer.REJECTED
+    setattr(offer, f"{side}_answer", answer)
+    if not accept:
+        offer.status = Offer.Status.DECLINED
+        offer.answered_at = now
+    _save(offer, actor=party, reason=f"The {side} {answer.label.lower()} the proposal")
+    if accept and offer.is_agreed_by_both:
+        case = _fire(case, "adopt_proposal", party, "Both parties accepted the agent's proposal", at=now, offer=offer)
+        _answer_offer(offer, status=Offer.Status.ACCEPTED, actor=party, at=now)
+        return case
+    announce(_event(f"proposal_{answer}", case, actor=party, from_state=case.state, at=now))
+    return case
+
+
+# Agents
+
+
+def case_claim(*, case: Case, agent) -> Case:
+    return _transition(case, "claim", agent, "Agent took the case for mediation", agent=agent)
+
+
+@transaction.atomic
+def case_reassign(*, case: Case, actor, agent) -> Case:
+    """Hand a case in mediation or under appeal to another agent."""
+    case = _locked(case)
+    if not is_agent(case, actor):
+        raise PermissionDenied("Only agents reassign cases.")
+    if case.state not in (Case.State.IN_MEDIATION, Case.State.APPEALED):
+        raise _refusal(case, "reassign", actor, "Only a case in mediation or under appeal can be reassigned.")
+    allowed = is_senior_agent if case.state == Case.State.APPEALED else is_agent
+    if not allowed(case, agent):
+        raise InvalidInput("That person cannot take this case.", errors={"agent": ["Not an eligible agent."]})
+    previous = case.agent
+    case.agent = agent
+    _save(case, actor=actor, reason=f"Reassigned from {previous or 'nobody'} to {agent}")
+    announce(_event("reassigned", case, actor=actor, from_state=case.state, at=timezone.now()))
+    return case
+
+
+@transaction.atomic
+def proposal_make(*, case: Case, agent, kind: str, amount: Decimal | None = None, note: str = "") -> Offer:
+    """The assigned agent proposes an outcome for both parties to accept."""
+    now = timezone.now()
+    case = _locked(case)
+    if case.state != Case.State.IN_MEDIATION:
+        raise _refusal(case, "propose", agent, "Only a case in mediation takes a proposal.")
+    if not is_assigned_agent(case, agent):
+        raise PermissionDenied("Only the agent assigned to the case proposes an outcome.")
+    amount = _remedy_amount(case, kind=kind, amount=amount)
+    _supersede_pending_offer(case, actor=agent, at=now)
+    offer = Offer(
+        case=case, made_by=agent, made_by_role=Offer.Role.AGENT, kind=kind, amount=amount, note=note.strip(), created_at=now
+    )
+    _validate(offer, error=InvalidInput, message="The proposal is not valid.")
+    _save(offer, actor=agent, reason="Agent proposed an outcome")
+    announce(_event("proposed", case, actor=agent, from_state=case.state, at=now, offer_id=offer.pk))
+    return offer
+
+
+@transaction.atomic
+def case_decide(*, case: Case, agent, outcome: str, amount: Decimal | None, rationale: str) -> Decision:
+    """The assigned agent sets a binding outcome. Locks the case: two agents give one decision."""
+    return _decide(case, "decide", Decision.Stage.MEDIATION, agent, outcome, amount, rationale)
+
+
+@transaction.atomic
+def case_decide_appeal(*, case: Case, agent, outcome: str, amount: Decimal | None, rationale: str) -> Decision:
+    """A senior agent settles an appeal; any refund beyond what was paid is instructed."""
+    return _decide(case, "decide_appeal", Decision.Stage.APPEAL, agent, outcome, amount, rationale)
+
+
+# The system
+
+
+def case_escalate_unanswered(*, case: Case) -> Case:
+    return _transition(case, "escalate_unanswered", system_user(), "The seller did not answer in time")
+
+
+def case_lapse_return(*, case: Case) -> Case:
+    return _transition(case, "lapse_return", system_user(), "The return window passed")
+
+
+def case_close(*, case: Case) -> Case:
+    return _transition(case, "close", system_user(), "The appeal window passed")
+
+
+# One entry for adapters that name the action (admin buttons, the API).
+
+
+TRANSITION_SERVICES = {
+    "make_offer": lambda case, actor, **p: offer_make(case=case, seller=actor, **p),
+    "decline_claim": lambda case, actor, **p: case_decline_claim(case=case, seller=actor, **p),
+    "accept_claim": lambda case, actor, **p: case_accept_claim(case=case, seller=actor),
+    "confirm_return": lambda case, actor, **p: case_confirm_return(case=case, seller=actor),
+    "accept_offer": lambda case, actor, **p: offer_accept(case=case, buyer=actor),
+    "decline_offer": lambda case, actor, **p: offer_decline(case=case, buyer=actor, **p),
+    "escalate": lambda case, actor, **p: case_escalate(case=case, buyer=actor, **p),
+    "withdraw": lambda case, actor, **p: case_withdraw(case=case, buyer=actor, **p),
+    "appeal": lambda case, actor, **p: case_appeal(case=case, party=actor, **p),
+    "claim": lambda case, actor, **p: case_claim(case=case, agent=actor),
+    "decide": lambda case, actor, **p: case_decide(case=case, agent=actor, **p),
+    "decide_appeal": lambda case, actor, **p: case_decide_appeal(case=case, agent=actor, **p),
+    "escalate_unanswered": lambda case, actor, **p: case_escalate_unanswered(case=case),
+    "lapse_return": lambda case, actor, **p: case_lapse_return(case=case),
+    "close": lambda case, actor, **p: case_close(case=case),
+}
+
+
+def case_transition(*, case: Case, actor, name: str, **params):
+    """Fire the transition called `name` through its service."""
+    service = TRANSITION_SERVICES.get(name)
+    if service is None:
+        raise _refusal(case, name, actor, f"There is no action called {name!r}.")
+    return service(case, actor, **params)
+
+
+def case_available_actions(*, case: Case, user) -> list[str]:
+    """The transitions `user` may fire on `case` now, read from the state machine."""
+    return [t.name for t in case.get_available_user_state_transitions(user)]
+
+
+# Internals
+
+
+def _decide(case, action, stage, agent, outcome, amount, rationale) -> Decision:
+    now = timezone.now()
+    case = _locked(case)
+    _check(case, action, agent)
+    if not (rationale or "").strip():
+        raise InvalidInput("Explain the decision and the policy it rests on.", errors={"rationale": ["Required."]})
+    amount = _remedy_amount(case, kind=outcome, amount=amount)
+    _lapse_pending_offer(case, actor=agent, at=now)
+    already_refunded = sum((r.amount for r in case.refunds.all()), Decimal("0"))
+    case = _fire(
+        case,
+        action,
+        agent,
+        f"{stage.label} decision: {Outcome(outcome).label}. {rationale.strip()}",
+        at=now,
+        outcome=outcome,
+        refund_amount=amount,
+        refund_due=(amount or Decimal("0")) - already_refunded if stage == Decision.Stage.APPEAL else None,
+    )
+    decision = Decision(
+        case=case, stage=stage, outcome=outcome, amount=amount, rationale=rationale.strip(), decided_by=agent, decided_at=now
+    )
+    decision.full_clean()
+    _save(decision, actor=agent, reason=f"{stage.label} decision recorded")
+    return decision
+
+
+def _transition(case: Case, action: str, actor, reason: str, **kwargs) -> Case:
+    with transaction.atomic():
+        now = timezone.now()
+        case = _locked(case)
+        _check(case, action, actor)
+        return _fire(case, action, actor, reason, at=now, **kwargs)
+
+
+def _locked(case: Case) -> Case:
+    return (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("order", "policy_version")
+        .get(pk=case.pk)
+    )
+
+
+def _check(case: Case, action: str, actor) -> None:
+    """Refuse a wrong state or unmet condition first, then a wrong actor (see CONVENTIONS)."""
+    method = getattr(case, action)
+    if not can_proceed(method, check_conditions=False):
+        raise _refusal(case, action, actor, f"This case is {case.get_state_display().lower()}; that is not possible now.")
+    if not can_proceed(method):
+        raise _refusal(case, action, actor, CONDITION_MESSAGES.get(action, "That is not possible yet on this case."))
+    if not has_transition_perm(method, actor):
+        raise PermissionDenied("You are not allowed to do that on this case.")
+
+
+CONDITION_MESSAGES = {
+    "escalate": "You can ask us to step in once the seller has had time to answer, or as soon as they decline.",
+    "escalate_unanswered": "The seller still has time to answer.",
+    "accept_offer": "There is no offer from the seller to accept.",
+    "decline_offer": "There is no offer from the seller to decline.",
+    "adopt_proposal": "Both parties must accept the proposal first.",
+    "appeal": "This outcome can no longer be appealed: the window has passed or it was appealed already.",
+    "lapse_return": "The return window is still open.",
+    "close": "The appeal window is still open.",
+}
+
+
+def _fire(case: Case, action: str, actor, reason: str, *, at: datetime, refund_due=None, **kwargs) -> Case:
+    """Run one transition on a locked, checked case and save it with its history."""
+    from_state = case.state
+    getattr(case, action)(at=at, **kwargs)
+    _validate(case, error=InvalidInput, message="The case would not be valid after that.")
+    try:
+        _save(case, actor=actor, reason=reason)
+    except ConcurrentTransition as exc:
+        raise CaseChanged(
+            "This case changed while you were working on it; reload it and try again.",
+            state=from_state,
+            action=action,
+            allowed_actions=[],
+        ) from exc
+    if case.state == Case.State.RESOLVED and case.refund_amount and from_state != Case.State.RESOLVED:
+        _instruct_refund(case, amount=case.refund_amount, key=f"{case.reference}-resolution", at=at)
+    if refund_due and refund_due > 0:
+        _instruct_refund(case, amount=refund_due, key=f"{case.reference}-appeal", at=at)
+    announce(_event(action, case, actor=actor, from_state=from_state, at=at, reason=reason))
+    return case
+
+
+def _instruct_refund(case: Case, *, amount: Decimal, key: str, at: datetime) -> RefundInstruction:
+    refund, _ = RefundInstruction.objects.get_or_create(
+        idempotency_key=key, defaults={"case": case, "amount": amount, "currency": case.currency, "created_at": at}
+    )
+    return refund
+
+
+def _remedy_amount(case: Case, *, kind: str, amount: Decimal | None) -> Decimal | None:
+    """The money a remedy moves: the order amount for a full refund, none for goods."""
+    if kind not in Outcome.values:
+        raise InvalidInput("Choose a remedy.", errors={"kind": [f"{kind!r} is not a remedy."]})
+    if kind not in REFUND_OUTCOMES:
+        return None
+    if kind == Outcome.FULL_REFUND:
+        return case.order.amount
+    if kind == Outcome.RETURN_AND_REFUND and amount is None:
+        return case.order.amount
+    if amount is None or amount <= 0:
+        raise InvalidInput("Enter an amount above zero.", errors={"amount": ["Enter an amount above zero."]})
+    if amount > case.order.amount:
+        message = f"At most the order amount, {case.order.amount} {case.currency}."
+        raise InvalidInput(message, errors={"amount": [message]})
+    return amount
+
+
+def _supersede_pending_offer(case: Case, *, actor, at: datetime) -> None:
+    offer = case.pending_offer()
+    if offer is not None:
+        _answer_offer(offer, status=Offer.Status.SUPERSEDED, actor=actor, at=at)
+
+
+def _lapse_pending_offer(case: Case, *, actor, at: datetime) -> None:
+    offer = case.pending_offer()
+    if offer is not None:
+        _answer_offer(offer, status=Offer.Status.LAPSED, actor=actor, at=at)
+
+
+def _answer_offer(offer: Offer, *, status: str, actor, at: datetime, **answers) -> None:
+    offer.status = status
+    offer.answered_at = at
+    for name, value in answers.items():
+        setattr(offer, name, value)
+    _save(offer, actor=actor, reason=f"Offer {Offer.Status(status).label.lower()}")
+
+
+def _validate(instance, *, error: type[InvalidInput], message: str) -> None:
+    exclude = ["state"] if isinstance(instance, Case) else None
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise error(message, errors=exc.message_dict) from exc
+
+
+def _save(instance, *, actor, reason: str) -> None:
+    instance._history_user = actor
+    instance._change_reason = reason
+    instance.save()
+
+
+def _refusal(case: Case, action: str, actor, message: str) -> TransitionRefused:
+    return TransitionRefused(
+        message, state=case.state, action=action, allowed_actions=case_available_actions(case=case, user=actor)
+    )
+
+
+def _with_note(reason: str, note: str) -> str:
+    return f"{reason}: {note.strip()}" if note and note.strip() else reason
+
+
+def _event(name: str, case: Case, *, actor, from_state: str, at: datetime, **data) -> CaseEvent:
+    return CaseEvent(
+        name=name,
+        case_id=case.pk,
+        reference=case.reference,
+        actor_id=getattr(actor, "pk", None),
+        from_state=from_state,
+        to_state=case.state,
+        at=at,
+        data=data,
+    )

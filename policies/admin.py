@@ -1,0 +1,51 @@
+from django import forms
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from policies.models import Policy
+from policies.services import policy_save
+
+
+class PolicyAdminForm(forms.ModelForm):
+    change_reason = forms.CharField(
+        label="Reason for this change",
+        max_length=500,
+        help_text="Kept in the policy's history beside your name.",
+    )
+
+    class Meta:
+        model = Policy
+        fields = "__all__"
+
+
+@admin.register(Policy)
+class PolicyAdmin(SimpleHistoryAdmin):
+    form = PolicyAdminForm
+    list_display = ["title", "kind", "version", "is_published", "effective_from", "updated_at"]
+    list_filter = ["kind", "is_published"]
+    search_fields = ["title", "slug", "body"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["version", "updated_at"]
+    history_list_display = ["version", "seller_answer_hours", "buyer_wait_hours", "appeal_window_days"]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "kind", "body", "is_published", "effective_from", "version"]}),
+        (
+            "Dispute rules",
+            {
+                "description": "Used by cases filed from now on; existing cases keep the rules they were filed under.",
+                "fields": [
+                    "filing_window_days",
+                    "seller_answer_hours",
+                    "buyer_wait_hours",
+                    "agent_decision_hours",
+                    "return_shipping_days",
+                    "appeal_window_days",
+                    "auto_resolve_limit",
+                ],
+            },
+        ),
+        ("Why", {"fields": ["change_reason"]}),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        policy_save(policy=obj, actor=request.user, reason=form.cleaned_data["change_reason"])

@@ -1,0 +1,75 @@
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+
+class Policy(models.Model):
+    """A marketplace policy: public text and, for disputes, the rules cases are held to.
+
+    Every save is a new version in the history; a case pins the version in force when it
+    was filed (`disputes.Case.policy_version`), so later edits never move its deadlines.
+    """
+
+    class Kind(models.TextChoices):
+        DISPUTES = "disputes", "Disputes"
+        RETURNS = "returns", "Returns"
+        REFUNDS = "refunds", "Refunds"
+        CONDUCT = "conduct", "Conduct"
+
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    body = models.TextField(help_text="Public text. Blank lines separate paragraphs.")
+    is_published = models.BooleanField("published", default=False)
+    effective_from = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    # Dispute rules (used when kind is "disputes").
+    filing_window_days = models.PositiveIntegerField(
+        default=30, help_text="Days after delivery (or dispatch, or purchase) a buyer may open a case."
+    )
+    seller_answer_hours = models.PositiveIntegerField(
+        default=72, validators=[MinValueValidator(1)], help_text="Hours the seller has to answer a new case."
+    )
+    buyer_wait_hours = models.PositiveIntegerField(
+        default=72, help_text="Hours the buyer waits before asking the platform to step in."
+    )
+    agent_decision_hours = models.PositiveIntegerField(
+        default=48, validators=[MinValueValidator(1)], help_text="Target hours for an agent to decide."
+    )
+    return_shipping_days = models.PositiveIntegerField(
+        default=10, validators=[MinValueValidator(1)], help_text="Days the buyer has to send a return back."
+    )
+    appeal_window_days = models.PositiveIntegerField(
+        default=7, help_text="Days after a resolution during which a party may appeal once."
+    )
+    auto_resolve_limit = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Amount up to which common cases resolve automatically (0 turns it off).",
+    )
+
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "policies"
+        ordering = ["kind", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(auto_resolve_limit__gte=0), name="policy_auto_resolve_limit_not_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title} (v{self.version})"
+
+    def get_absolute_url(self):
+        return reverse("policies:detail", kwargs={"slug": self.slug})
