@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django_fsm.admin import FSMAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -30,27 +32,6 @@ class DecisionForm(forms.Form):
     rationale = forms.CharField(widget=forms.Textarea, help_text="Cite the policy the decision rests on.")
 
 
-class OfferInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = Offer
-    fields = ["made_by_role", "made_by", "kind", "amount", "status", "buyer_answer", "seller_answer", "created_at"]
-    readonly_fields = fields
-    extra = 0
-
-
-class DecisionInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = Decision
-    fields = ["stage", "outcome", "amount", "decided_by", "decided_at", "rationale"]
-    readonly_fields = fields
-    extra = 0
-
-
-class RefundInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = RefundInstruction
-    fields = ["amount", "currency", "status", "idempotency_key", "created_at"]
-    readonly_fields = fields
-    extra = 0
-
-
 @admin.register(Case)
 class CaseAdmin(FSMAdminMixin, SimpleHistoryAdmin):
     """Cases are read-only here; the state moves only by the transition buttons, via the services."""
@@ -62,12 +43,11 @@ class CaseAdmin(FSMAdminMixin, SimpleHistoryAdmin):
     list_select_related = ["buyer", "seller", "agent"]
     search_fields = ["order__external_id", "buyer__username", "seller__username", "description"]
     date_hierarchy = "filed_at"
-    inlines = [OfferInline, DecisionInline, RefundInline]
     history_list_display = ["state", "agent", "outcome", "refund_amount"]
     fieldsets = [
         (None, {"fields": ["reference", "state", "order", "buyer", "seller", "agent"]}),
         ("Claim", {"fields": ["reason", "requested_outcome", "amount_claimed", "currency", "description"]}),
-        ("Outcome", {"fields": ["outcome", "refund_amount", "appealed_by"]}),
+        ("Outcome", {"fields": ["outcome", "refund_amount", "appealed_by", "offers_made", "decisions_made", "refunds_instructed"]}),
         (
             "Deadlines",
             {
@@ -97,8 +77,29 @@ class CaseAdmin(FSMAdminMixin, SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         """Every field is read-only: saving the form must not write a history row."""
 
-    def save_related(self, request, form, formsets, change):
-        """Inlines are read-only too."""
+    # Related records are shown as text, not inline formsets: the change form carries only the
+    # transition buttons, so a transition POST needs nothing but its name.
+
+    @admin.display(description="offers")
+    def offers_made(self, obj):
+        return _lines(
+            f"{offer.get_made_by_role_display()} {offer.made_by}: {offer.get_kind_display()}"
+            f"{f' {offer.amount}' if offer.amount else ''} ({offer.get_status_display().lower()})"
+            for offer in obj.offers.select_related("made_by")
+        )
+
+    @admin.display(description="decisions")
+    def decisions_made(self, obj):
+        return _lines(
+            f"{d.get_stage_display()} by {d.decided_by} on {d.decided_at:%Y-%m-%d %H:%M}: "
+            f"{d.get_outcome_display()}{f' {d.amount}' if d.amount else ''}. {d.rationale}"
+            for d in obj.decisions.select_related("decided_by")
+        )
+
+    @admin.display(description="refund instructions")
+    def refunds_instructed(self, obj):
+        return _lines(f"{r.amount} {r.currency} ({r.get_status_display().lower()}), key {r.idempotency_key}"
+                      for r in obj.refunds.all())
 
     @admin.display(description="reference", ordering="pk")
     def reference(self, obj):
@@ -125,6 +126,10 @@ class CaseAdmin(FSMAdminMixin, SimpleHistoryAdmin):
 
     def _transition(self, obj, transition_name):
         return self._get_fsm_transition_by_name(obj=obj, transition_name=transition_name)
+
+
+def _lines(lines):
+    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines)) or "–"
 
 
 @admin.register(Order)
