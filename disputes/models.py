@@ -145,6 +145,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     return_due_at = models.DateTimeField(null=True, blank=True)
     appeal_until = models.DateTimeField(null=True, blank=True)
 
+    seller_answered_at = models.DateTimeField(null=True, blank=True)
     seller_declined_at = models.DateTimeField(null=True, blank=True)
     return_carrier = models.CharField(max_length=100, blank=True)
     return_tracking_number = models.CharField(max_length=100, blank=True)
@@ -213,7 +214,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         return self.seller_declined_at is not None or timezone.now() >= self.buyer_may_escalate_at
 
     def _seller_answer_overdue(self) -> bool:
-        return timezone.now() > self.seller_answer_due_at
+        return self.seller_answered_at is None and timezone.now() > self.seller_answer_due_at
 
     def _has_pending_seller_offer(self) -> bool:
         offer = self.pending_offer()
@@ -256,6 +257,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     )
     def make_offer(self, *, at: datetime):
         """The seller proposes a remedy; a newer offer replaces a pending one."""
+        self.seller_answered_at = self.seller_answered_at or at
 
     @transition(
         field=state,
@@ -265,6 +267,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         custom={"label": "Decline the claim"},
     )
     def decline_claim(self, *, at: datetime):
+        self.seller_answered_at = self.seller_answered_at or at
         self.seller_declined_at = at
 
     @transition(

@@ -156,8 +156,14 @@ def case_decline_claim(*, case: Case, seller, note: str = "") -> Case:
     return _transition(case, "decline_claim", seller, _with_note("Seller declined the claim", note))
 
 
+@transaction.atomic
 def case_accept_claim(*, case: Case, seller) -> Case:
-    return _transition(case, "accept_claim", seller, "Seller accepted the claim")
+    """The seller grants what the buyer asked for; an offer of theirs still pending lapses."""
+    now = timezone.now()
+    case = _locked(case)
+    _check(case, "accept_claim", seller)
+    _lapse_pending_offer(case, actor=seller, at=now)
+    return _fire(case, "accept_claim", seller, "Seller accepted the claim", at=now)
 
 
 def case_confirm_return(*, case: Case, seller) -> Case:
@@ -218,6 +224,10 @@ def case_mark_return_shipped(*, case: Case, buyer, carrier: str, tracking_number
         raise PermissionDenied("Only the buyer sends the item back.")
     if case.state != Case.State.AWAITING_RETURN:
         raise _refusal(case, "mark_return_shipped", buyer, "There is no return waiting on this case.")
+    if case.return_shipped_at is not None:
+        raise _refusal(case, "mark_return_shipped", buyer, "The return is already on its way.")
+    if timezone.now() > case.return_due_at:
+        raise _refusal(case, "mark_return_shipped", buyer, "The time to send the item back has passed.")
     errors = {}
     if not carrier.strip():
         errors["carrier"] = ["Enter the carrier."]
@@ -326,19 +336,20 @@ def case_decide_appeal(*, case: Case, agent, outcome: str, amount: Decimal | Non
     return _decide(case, "decide_appeal", Decision.Stage.APPEAL, agent, outcome, amount, rationale)
 
 
-# The system
+# The system. `actor` defaults to the system user; anyone else is refused by the permission,
+# also when an adapter names these actions through `case_transition`.
 
 
-def case_escalate_unanswered(*, case: Case) -> Case:
-    return _transition(case, "escalate_unanswered", system_user(), "The seller did not answer in time")
+def case_escalate_unanswered(*, case: Case, actor=None) -> Case:
+    return _transition(case, "escalate_unanswered", actor or system_user(), "The seller did not answer in time")
 
 
-def case_lapse_return(*, case: Case) -> Case:
-    return _transition(case, "lapse_return", system_user(), "The return window passed")
+def case_lapse_return(*, case: Case, actor=None) -> Case:
+    return _transition(case, "lapse_return", actor or system_user(), "The return window passed")
 
 
-def case_close(*, case: Case) -> Case:
-    return _transition(case, "close", system_user(), "The appeal window passed")
+def case_close(*, case: Case, actor=None) -> Case:
+    return _transition(case, "close", actor or system_user(), "The appeal window passed")
 
 
 # One entry for adapters that name the action (admin buttons, the API).
@@ -357,9 +368,9 @@ TRANSITION_SERVICES = {
     "claim": lambda case, actor, **p: case_claim(case=case, agent=actor),
     "decide": lambda case, actor, **p: case_decide(case=case, agent=actor, **p),
     "decide_appeal": lambda case, actor, **p: case_decide_appeal(case=case, agent=actor, **p),
-    "escalate_unanswered": lambda case, actor, **p: case_escalate_unanswered(case=case),
-    "lapse_return": lambda case, actor, **p: case_lapse_return(case=case),
-    "close": lambda case, actor, **p: case_close(case=case),
+    "escalate_unanswered": lambda case, actor, **p: case_escalate_unanswered(case=case, actor=actor),
+    "lapse_return": lambda case, actor, **p: case_lapse_return(case=case, actor=actor),
+    "close": lambda case, actor, **p: case_close(case=case, actor=actor),
 }
 
 

@@ -1,0 +1,141 @@
+"""Real round trips over the configured channel layer.
+
+On the defaults this is the in-memory layer; with REDIS_URL set (CI's second run) the same
+tests go through Redis, and the `redis` tests add what only a shared layer can do: two
+separate layer instances (two ASGI workers) reaching each other.
+"""
+
+import asyncio
+import os
+import uuid
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+
+ON_REDIS = settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+TIMEOUT = 5  # seconds to wait for a message that must arrive
+QUIET = 0.3  # seconds to listen for a message that must not arrive
+
+needs_redis = pytest.mark.skipif(not ON_REDIS, reason="needs the Redis channel layer (set REDIS_URL)")
+
+
+def unique(name: str) -> str:
+    return f"test-{name}-{uuid.uuid4().hex}"
+
+
+async def receive(layer, channel: str) -> dict:
+    return await asyncio.wait_for(layer.receive(channel), TIMEOUT)
+
+
+async def nothing_for(layer, channel: str) -> bool:
+    try:
+        message = await asyncio.wait_for(layer.receive(channel), QUIET)
+    except asyncio.TimeoutError:
+        return True
+    pytest.fail(f"{channel} got a message it should not have: {message!r}")
+
+
+def test_configured_layer_matches_the_environment():
+    layer = get_channel_layer()
+
+    if os.environ.get("REDIS_URL"):
+        from channels_redis.core import RedisChannelLayer
+
+        assert isinstance(layer, RedisChannelLayer)
+    else:
+        assert isinstance(layer, InMemoryChannelLayer)
+
+
+def test_send_then_receive_on_a_channel():
+    layer = get_channel_layer()
+
+    async def scenario():
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "case.message", "id": 7, "body": "Where is my parcel?"})
+        await layer.send(channel, {"type": "case.message", "id": 8, "body": "Tracking says delivered."})
+        first = await receive(layer, channel)
+        second = await receive(layer, channel)
+        return first, second
+
+    first, second = async_to_sync(scenario)()
+
+    assert first == {"type": "case.message", "id": 7, "body": "Where is my parcel?"}
+    assert second["id"] == 8  # in order
+
+
+def test_group_send_reaches_every_member_and_only_members():
+    layer = get_channel_layer()
+    group = unique("case-room")
+
+    async def scenario():
+        buyer, seller, outsider = [await layer.new_channel() for _ in range(3)]
+        await layer.group_add(group, buyer)
+        await layer.group_add(group, seller)
+        try:
+            await layer.group_send(group, {"type": "case.event", "name": "offer_made"})
+            got = [await receive(layer, buyer), await receive(layer, seller)]
+            assert await nothing_for(layer, outsider)
+
+            await layer.group_discard(group, seller)
+            await layer.group_send(group, {"type": "case.event", "name": "escalated"})
+            got.append(await receive(layer, buyer))
+            assert await nothing_for(layer, seller)
+            return got
+        finally:
+            await layer.group_discard(group, buyer)
+            await layer.group_discard(group, seller)
+
+    got = async_to_sync(scenario)()
+
+    assert [m["name"] for m in got] == ["offer_made", "offer_made", "escalated"]
+
+
+@pytest.mark.redis
+@needs_redis
+def test_group_send_from_one_worker_reaches_a_member_on_another():
+    """Two layer instances stand for two ASGI processes sharing one Redis."""
+    from channels_redis.core import RedisChannelLayer
+
+    config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    group = unique("agents-queue")
+
+    async def scenario():
+        worker_a = RedisChannelLayer(**config)
+        worker_b = RedisChannelLayer(**config)
+        try:
+            channel = await worker_a.new_channel()
+            await worker_a.group_add(group, channel)
+            await worker_b.group_send(group, {"type": "queue.changed", "case": "MS-00001"})
+            message = await receive(worker_a, channel)
+            await worker_a.group_discard(group, channel)
+            return message
+        finally:
+            await worker_a.close_pools()
+            await worker_b.close_pools()
+
+    message = async_to_sync(scenario)()
+
+    assert message == {"type": "queue.changed", "case": "MS-00001"}
+
+
+@pytest.mark.redis
+@needs_redis
+def test_send_from_one_worker_is_received_by_another():
+    from channels_redis.core import RedisChannelLayer
+
+    config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    channel = unique("worker-inbox")  # a normal (not process-specific) channel name
+
+    async def scenario():
+        sender = RedisChannelLayer(**config)
+        receiver = RedisChannelLayer(**config)
+        try:
+            await sender.send(channel, {"type": "deadline.due", "case_id": 42})
+            return await receive(receiver, channel)
+        finally:
+            await sender.close_pools()
+            await receiver.close_pools()
+
+    assert async_to_sync(scenario)() == {"type": "deadline.due", "case_id": 42}
