@@ -33,3 +33,7 @@ class TransitionRefused(DisputeError):
 
 class CaseChanged(TransitionRefused):
     """Someone else moved the case first; reload and try again."""
+
+
+class AlreadySubmitted(DisputeError):
+    """The same form was sent twice (a refresh or a double click); the first one counted."""

@@ -1,6 +1,8 @@
 import re
+import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
@@ -185,7 +187,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         return self.reference
 
     def get_absolute_url(self):
-        return reverse("admin:disputes_case_change", args=[self.pk])
+        return reverse("disputes:case-detail", kwargs={"reference": self.reference})
 
     @property
     def reference(self) -> str:
@@ -540,3 +542,101 @@ class RefundInstruction(models.Model):
 
     def __str__(self):
         return f"Refund {self.amount} {self.currency} on {self.case.reference}"
+
+
+class Message(models.Model):
+    """A message on a case. Internal notes are for agents only and never reach a party."""
+
+    MAX_LENGTH = 5000
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(max_length=MAX_LENGTH)
+    is_internal = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [models.CheckConstraint(condition=~Q(body=""), name="message_body_not_empty")]
+        indexes = [models.Index(fields=["case", "id"])]
+
+    def __str__(self):
+        return f"Message {self.pk} on {self.case.reference}"
+
+
+def evidence_path(instance: "Evidence", filename: str) -> str:
+    """A random name: nothing the uploader chose reaches the file system."""
+    return f"evidence/{uuid.uuid4().hex}{PurePath(filename).suffix.lower()}"
+
+
+class Evidence(models.Model):
+    """A photo or document a party added to a case; served only to its parties and agents."""
+
+    class Kind(models.TextChoices):
+        JPEG = "image/jpeg", "JPEG image"
+        PNG = "image/png", "PNG image"
+        WEBP = "image/webp", "WebP image"
+        PDF = "application/pdf", "PDF document"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="evidence")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(upload_to=evidence_path, max_length=200)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=50, choices=Kind.choices)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    description = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name_plural = "evidence"
+
+    def __str__(self):
+        return f"{self.original_name} on {self.case.reference}"
+
+    def get_absolute_url(self):
+        return reverse("disputes:evidence-file", kwargs={"reference": self.case.reference, "pk": self.pk})
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+class Notification(models.Model):
+    """An in-app notice of something that happened on one of the user's cases."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+", null=True, blank=True)
+    event = models.CharField(max_length=50)
+    text = models.CharField(max_length=300)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self):
+        return self.text
+
+
+class Profile(models.Model):
+    """Per-person settings; a person's role on a case comes from the case, never from here."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    time_zone = models.CharField(max_length=64, blank=True, help_text="Empty: use the browser's zone.")
+
+    def __str__(self):
+        return f"Settings of {self.user}"
+
+
+class FormSubmission(models.Model):
+    """A form's one-time token, spent in the same transaction as the write it carried."""
+
+    token = models.UUIDField(unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return str(self.token)

@@ -1,40 +1,30 @@
-"""Every write to orders, cases, offers and decisions goes through here.
+"""Orders, filing, offers, transitions and decisions: the case lifecycle."""
 
-Each service runs in one transaction, locks the case row, checks the state machine and the
-actor's permission, saves the change with its history (who and why), and announces the
-event after commit. A refusal raises a `disputes.exceptions` error and writes nothing.
-"""
-
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
-from disputes.events import CaseEvent, announce
-from disputes.exceptions import CaseChanged, FilingRefused, InvalidInput, TransitionRefused
+from disputes.events import announce
+from disputes.exceptions import CaseChanged, FilingRefused, InvalidInput
 from disputes.models import REFUND_OUTCOMES, Case, Decision, Offer, Order, Outcome, RefundInstruction
 from disputes.permissions import is_agent, is_assigned_agent, is_case_buyer, is_case_party, is_senior_agent
+from disputes.services._common import (
+    event_for,
+    lock_case,
+    refusal,
+    save_with_history,
+    system_user,
+    validate,
+    with_note,
+)
+from disputes.services.conversation import store_evidence
 from policies.selectors import dispute_policy_in_force, policy_current_version
-
-User = get_user_model()
-
-
-def system_user():
-    """The named actor automated steps are recorded under; it cannot sign in."""
-    user, created = User.objects.get_or_create(
-        username=settings.SYSTEM_USERNAME,
-        defaults={"first_name": "Support desk", "last_name": "(automatic)", "is_active": False},
-    )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    return user
-
 
 # Orders
 
@@ -46,7 +36,7 @@ def order_upsert(*, external_id: str, actor=None, **fields) -> Order:
     order = order or Order(external_id=external_id)
     for name, value in fields.items():
         setattr(order, name, value)
-    _validate(order, error=InvalidInput, message="The order is not valid.")
+    validate(order, error=InvalidInput, message="The order is not valid.")
     order._history_user = actor
     order._change_reason = "Order received from the marketplace"
     order.save()
@@ -65,8 +55,12 @@ def case_file(
     requested_outcome: str,
     amount_claimed: Decimal,
     description: str,
+    evidence: Sequence[UploadedFile] = (),
 ) -> Case:
-    """Open a case on one of the buyer's orders under the dispute policy in force now."""
+    """Open a case on one of the buyer's orders under the dispute policy in force now.
+
+    Evidence files are checked with the rest: a file that is refused opens no case.
+    """
     now = timezone.now()
     order = Order.objects.select_for_update().get(pk=order.pk)  # one filing per order at a time
     if order.buyer_id != buyer.pk:
@@ -113,11 +107,11 @@ def case_file(
         seller_answer_due_at=now + timedelta(hours=rules.seller_answer_hours),
         buyer_may_escalate_at=now + timedelta(hours=rules.buyer_wait_hours),
     )
-    _validate(case, error=FilingRefused, message="The case could not be opened.")
-    case._history_user = buyer
-    case._change_reason = "Case filed by the buyer"
-    case.save()
-    announce(_event("filed", case, actor=buyer, from_state="", at=now))
+    validate(case, error=FilingRefused, message="The case could not be opened.")
+    save_with_history(case, actor=buyer, reason="Case filed by the buyer")
+    if evidence:
+        store_evidence(case=case, uploader=buyer, files=evidence)
+    announce(event_for("filed", case, actor=buyer, from_state="", at=now))
     return case
 
 
@@ -130,7 +124,7 @@ def offer_make(
 ) -> Offer:
     """The seller offers a remedy; it replaces any offer still pending."""
     now = timezone.now()
-    case = _locked(case)
+    case = lock_case(case)
     _check(case, "make_offer", seller)
     amount = _remedy_amount(case, kind=kind, amount=amount)
     if kind == Outcome.RETURN_AND_REFUND and not return_address.strip():
@@ -146,21 +140,21 @@ def offer_make(
         return_address=return_address.strip(),
         created_at=now,
     )
-    _validate(offer, error=InvalidInput, message="The offer is not valid.")
-    _save(offer, actor=seller, reason="Offer made by the seller")
+    validate(offer, error=InvalidInput, message="The offer is not valid.")
+    save_with_history(offer, actor=seller, reason="Offer made by the seller")
     _fire(case, "make_offer", seller, f"Seller offered: {offer.get_kind_display()}", at=now)
     return offer
 
 
 def case_decline_claim(*, case: Case, seller, note: str = "") -> Case:
-    return _transition(case, "decline_claim", seller, _with_note("Seller declined the claim", note))
+    return _transition(case, "decline_claim", seller, with_note("Seller declined the claim", note))
 
 
 @transaction.atomic
 def case_accept_claim(*, case: Case, seller) -> Case:
     """The seller grants what the buyer asked for; an offer of theirs still pending lapses."""
     now = timezone.now()
-    case = _locked(case)
+    case = lock_case(case)
     _check(case, "accept_claim", seller)
     _lapse_pending_offer(case, actor=seller, at=now)
     return _fire(case, "accept_claim", seller, "Seller accepted the claim", at=now)
@@ -176,7 +170,7 @@ def case_confirm_return(*, case: Case, seller) -> Case:
 @transaction.atomic
 def offer_accept(*, case: Case, buyer) -> Case:
     now = timezone.now()
-    case = _locked(case)
+    case = lock_case(case)
     _check(case, "accept_offer", buyer)
     offer = case.pending_offer()
     case = _fire(case, "accept_offer", buyer, f"Buyer accepted the offer: {offer.get_kind_display()}", at=now, offer=offer)
@@ -187,10 +181,10 @@ def offer_accept(*, case: Case, buyer) -> Case:
 @transaction.atomic
 def offer_decline(*, case: Case, buyer, note: str = "") -> Case:
     now = timezone.now()
-    case = _locked(case)
+    case = lock_case(case)
     _check(case, "decline_offer", buyer)
     offer = case.pending_offer()
-    case = _fire(case, "decline_offer", buyer, _with_note("Buyer declined the offer", note), at=now)
+    case = _fire(case, "decline_offer", buyer, with_note("Buyer declined the offer", note), at=now)
     _answer_offer(offer, status=Offer.Status.DECLINED, actor=buyer, at=now, buyer_answer=Offer.Answer.REJECTED)
     return case
 
@@ -199,35 +193,35 @@ def offer_decline(*, case: Case, buyer, note: str = "") -> Case:
 def case_escalate(*, case: Case, buyer, note: str = "") -> Case:
     """The buyer asks the platform to step in; a pending seller offer counts as declined."""
     now = timezone.now()
-    case = _locked(case)
+    case = lock_case(case)
     _check(case, "escalate", buyer)
     offer = case.pending_offer()
     if offer is not None:
         _answer_offer(offer, status=Offer.Status.DECLINED, actor=buyer, at=now, buyer_answer=Offer.Answer.REJECTED)
-    return _fire(case, "escalate", buyer, _with_note("Buyer asked the platform to step in", note), at=now)
+    return _fire(case, "escalate", buyer, with_note("Buyer asked the platform to step in", note), at=now)
 
 
 @transaction.atomic
 def case_withdraw(*, case: Case, buyer, note: str = "") -> Case:
     now = timezone.now()
-    case = _locked(case)
+    case = lock_case(case)
     _check(case, "withdraw", buyer)
     _lapse_pending_offer(case, actor=buyer, at=now)
-    return _fire(case, "withdraw", buyer, _with_note("Buyer withdrew the case", note), at=now)
+    return _fire(case, "withdraw", buyer, with_note("Buyer withdrew the case", note), at=now)
 
 
 @transaction.atomic
 def case_mark_return_shipped(*, case: Case, buyer, carrier: str, tracking_number: str) -> Case:
     """The buyer says the item is on its way back; the state waits for the seller."""
-    case = _locked(case)
+    case = lock_case(case)
     if not is_case_buyer(case, buyer):
         raise PermissionDenied("Only the buyer sends the item back.")
     if case.state != Case.State.AWAITING_RETURN:
-        raise _refusal(case, "mark_return_shipped", buyer, "There is no return waiting on this case.")
+        raise refusal(case, "mark_return_shipped", buyer, "There is no return waiting on this case.")
     if case.return_shipped_at is not None:
-        raise _refusal(case, "mark_return_shipped", buyer, "The return is already on its way.")
+        raise refusal(case, "mark_return_shipped", buyer, "The return is already on its way.")
     if timezone.now() > case.return_due_at:
-        raise _refusal(case, "mark_return_shipped", buyer, "The time to send the item back has passed.")
+        raise refusal(case, "mark_return_shipped", buyer, "The time to send the item back has passed.")
     errors = {}
     if not carrier.strip():
         errors["carrier"] = ["Enter the carrier."]
@@ -238,8 +232,8 @@ def case_mark_return_shipped(*, case: Case, buyer, carrier: str, tracking_number
     case.return_carrier = carrier.strip()
     case.return_tracking_number = tracking_number.strip()
     case.return_shipped_at = timezone.now()
-    _save(case, actor=buyer, reason=f"Buyer sent the item back with {case.return_carrier}")
-    announce(_event("return_shipped", case, actor=buyer, from_state=case.state, at=case.return_shipped_at))
+    save_with_history(case, actor=buyer, reason=f"Buyer sent the item back with {case.return_carrier}")
+    announce(event_for("return_shipped", case, actor=buyer, from_state=case.state, at=case.return_shipped_at))
     return case
 
 
@@ -256,26 +250,26 @@ def case_appeal(*, case: Case, party, grounds: str) -> Case:
 def proposal_answer(*, case: Case, party, accept: bool) -> Case:
     """A party accepts or rejects the agent's proposal; when both accept, it is the outcome."""
     now = timezone.now()
-    case = _locked(case)
+    case = lock_case(case)
     offer = case.pending_offer()
     if case.state != Case.State.IN_MEDIATION or offer is None or offer.made_by_role != Offer.Role.AGENT:
-        raise _refusal(case, "answer_proposal", party, "There is no proposal to answer on this case.")
+        raise refusal(case, "answer_proposal", party, "There is no proposal to answer on this case.")
     if not is_case_party(case, party):
         raise PermissionDenied("Only the buyer and the seller answer a proposal.")
     side = "buyer" if is_case_buyer(case, party) else "seller"
     if getattr(offer, f"{side}_answer"):
-        raise _refusal(case, "answer_proposal", party, "You have already answered this proposal.")
+        raise refusal(case, "answer_proposal", party, "You have already answered this proposal.")
     answer = Offer.Answer.ACCEPTED if accept else Offer.Answer.REJECTED
     setattr(offer, f"{side}_answer", answer)
     if not accept:
         offer.status = Offer.Status.DECLINED
         offer.answered_at = now
-    _save(offer, actor=party, reason=f"The {side} {answer.label.lower()} the proposal")
+    save_with_history(offer, actor=party, reason=f"The {side} {answer.label.lower()} the proposal")
     if accept and offer.is_agreed_by_both:
         case = _fire(case, "adopt_proposal", party, "Both parties accepted the agent's proposal", at=now, offer=offer)
         _answer_offer(offer, status=Offer.Status.ACCEPTED, actor=party, at=now)
         return case
-    announce(_event(f"proposal_{answer}", case, actor=party, from_state=case.state, at=now))
+    announce(event_for(f"proposal_{answer}", case, actor=party, from_state=case.state, at=now))
     return case
 
 
@@ -289,18 +283,18 @@ def case_claim(*, case: Case, agent) -> Case:
 @transaction.atomic
 def case_reassign(*, case: Case, actor, agent) -> Case:
     """Hand a case in mediation or under appeal to another agent."""
-    case = _locked(case)
+    case = lock_case(case)
     if not is_agent(case, actor):
         raise PermissionDenied("Only agents reassign cases.")
     if case.state not in (Case.State.IN_MEDIATION, Case.State.APPEALED):
-        raise _refusal(case, "reassign", actor, "Only a case in mediation or under appeal can be reassigned.")
+        raise refusal(case, "reassign", actor, "Only a case in mediation or under appeal can be reassigned.")
     allowed = is_senior_agent if case.state == Case.State.APPEALED else is_agent
     if not allowed(case, agent):
         raise InvalidInput("That person cannot take this case.", errors={"agent": ["Not an eligible agent."]})
     previous = case.agent
     case.agent = agent
-    _save(case, actor=actor, reason=f"Reassigned from {previous or 'nobody'} to {agent}")
-    announce(_event("reassigned", case, actor=actor, from_state=case.state, at=timezone.now()))
+    save_with_history(case, actor=actor, reason=f"Reassigned from {previous or 'nobody'} to {agent}")
+    announce(event_for("reassigned", case, actor=actor, from_state=case.state, at=timezone.now()))
     return case
 
 
@@ -308,9 +302,9 @@ def case_reassign(*, case: Case, actor, agent) -> Case:
 def proposal_make(*, case: Case, agent, kind: str, amount: Decimal | None = None, note: str = "") -> Offer:
     """The assigned agent proposes an outcome for both parties to accept."""
     now = timezone.now()
-    case = _locked(case)
+    case = lock_case(case)
     if case.state != Case.State.IN_MEDIATION:
-        raise _refusal(case, "propose", agent, "Only a case in mediation takes a proposal.")
+        raise refusal(case, "propose", agent, "Only a case in mediation takes a proposal.")
     if not is_assigned_agent(case, agent):
         raise PermissionDenied("Only the agent assigned to the case proposes an outcome.")
     amount = _remedy_amount(case, kind=kind, amount=amount)
@@ -318,9 +312,9 @@ def proposal_make(*, case: Case, agent, kind: str, amount: Decimal | None = None
     offer = Offer(
         case=case, made_by=agent, made_by_role=Offer.Role.AGENT, kind=kind, amount=amount, note=note.strip(), created_at=now
     )
-    _validate(offer, error=InvalidInput, message="The proposal is not valid.")
-    _save(offer, actor=agent, reason="Agent proposed an outcome")
-    announce(_event("proposed", case, actor=agent, from_state=case.state, at=now, offer_id=offer.pk))
+    validate(offer, error=InvalidInput, message="The proposal is not valid.")
+    save_with_history(offer, actor=agent, reason="Agent proposed an outcome")
+    announce(event_for("proposed", case, actor=agent, from_state=case.state, at=now, offer_id=offer.pk))
     return offer
 
 
@@ -378,13 +372,8 @@ def case_transition(*, case: Case, actor, name: str, **params):
     """Fire the transition called `name` through its service."""
     service = TRANSITION_SERVICES.get(name)
     if service is None:
-        raise _refusal(case, name, actor, f"There is no action called {name!r}.")
+        raise refusal(case, name, actor, f"There is no action called {name!r}.")
     return service(case, actor, **params)
-
-
-def case_available_actions(*, case: Case, user) -> list[str]:
-    """The transitions `user` may fire on `case` now, read from the state machine."""
-    return [t.name for t in case.get_available_user_state_transitions(user)]
 
 
 # Internals
@@ -392,7 +381,7 @@ def case_available_actions(*, case: Case, user) -> list[str]:
 
 def _decide(case, action, stage, agent, outcome, amount, rationale) -> Decision:
     now = timezone.now()
-    case = _locked(case)
+    case = lock_case(case)
     _check(case, action, agent)
     if not (rationale or "").strip():
         raise InvalidInput("Explain the decision and the policy it rests on.", errors={"rationale": ["Required."]})
@@ -413,33 +402,25 @@ def _decide(case, action, stage, agent, outcome, amount, rationale) -> Decision:
         case=case, stage=stage, outcome=outcome, amount=amount, rationale=rationale.strip(), decided_by=agent, decided_at=now
     )
     decision.full_clean()
-    _save(decision, actor=agent, reason=f"{stage.label} decision recorded")
+    save_with_history(decision, actor=agent, reason=f"{stage.label} decision recorded")
     return decision
 
 
 def _transition(case: Case, action: str, actor, reason: str, **kwargs) -> Case:
     with transaction.atomic():
         now = timezone.now()
-        case = _locked(case)
+        case = lock_case(case)
         _check(case, action, actor)
         return _fire(case, action, actor, reason, at=now, **kwargs)
-
-
-def _locked(case: Case) -> Case:
-    return (
-        Case.objects.select_for_update(of=("self",))
-        .select_related("order", "policy_version")
-        .get(pk=case.pk)
-    )
 
 
 def _check(case: Case, action: str, actor) -> None:
     """Refuse a wrong state or unmet condition first, then a wrong actor (see CONVENTIONS)."""
     method = getattr(case, action)
     if not can_proceed(method, check_conditions=False):
-        raise _refusal(case, action, actor, f"This case is {case.get_state_display().lower()}; that is not possible now.")
+        raise refusal(case, action, actor, f"This case is {case.get_state_display().lower()}; that is not possible now.")
     if not can_proceed(method):
-        raise _refusal(case, action, actor, CONDITION_MESSAGES.get(action, "That is not possible yet on this case."))
+        raise refusal(case, action, actor, CONDITION_MESSAGES.get(action, "That is not possible yet on this case."))
     if not has_transition_perm(method, actor):
         raise PermissionDenied("You are not allowed to do that on this case.")
 
@@ -460,9 +441,9 @@ def _fire(case: Case, action: str, actor, reason: str, *, at: datetime, refund_d
     """Run one transition on a locked, checked case and save it with its history."""
     from_state = case.state
     getattr(case, action)(at=at, **kwargs)
-    _validate(case, error=InvalidInput, message="The case would not be valid after that.")
+    validate(case, error=InvalidInput, message="The case would not be valid after that.")
     try:
-        _save(case, actor=actor, reason=reason)
+        save_with_history(case, actor=actor, reason=reason)
     except ConcurrentTransition as exc:
         raise CaseChanged(
             "This case changed while you were working on it; reload it and try again.",
@@ -474,7 +455,7 @@ def _fire(case: Case, action: str, actor, reason: str, *, at: datetime, refund_d
         _instruct_refund(case, amount=case.refund_amount, key=f"{case.reference}-resolution", at=at)
     if refund_due and refund_due > 0:
         _instruct_refund(case, amount=refund_due, key=f"{case.reference}-appeal", at=at)
-    announce(_event(action, case, actor=actor, from_state=from_state, at=at, reason=reason))
+    announce(event_for(action, case, actor=actor, from_state=from_state, at=at, reason=reason))
     return case
 
 
@@ -520,41 +501,6 @@ def _answer_offer(offer: Offer, *, status: str, actor, at: datetime, **answers) 
     offer.answered_at = at
     for name, value in answers.items():
         setattr(offer, name, value)
-    _save(offer, actor=actor, reason=f"Offer {Offer.Status(status).label.lower()}")
+    save_with_history(offer, actor=actor, reason=f"Offer {Offer.Status(status).label.lower()}")
 
 
-def _validate(instance, *, error: type[InvalidInput], message: str) -> None:
-    exclude = ["state"] if isinstance(instance, Case) else None
-    try:
-        instance.full_clean(exclude=exclude)
-    except ValidationError as exc:
-        raise error(message, errors=exc.message_dict) from exc
-
-
-def _save(instance, *, actor, reason: str) -> None:
-    instance._history_user = actor
-    instance._change_reason = reason
-    instance.save()
-
-
-def _refusal(case: Case, action: str, actor, message: str) -> TransitionRefused:
-    return TransitionRefused(
-        message, state=case.state, action=action, allowed_actions=case_available_actions(case=case, user=actor)
-    )
-
-
-def _with_note(reason: str, note: str) -> str:
-    return f"{reason}: {note.strip()}" if note and note.strip() else reason
-
-
-def _event(name: str, case: Case, *, actor, from_state: str, at: datetime, **data) -> CaseEvent:
-    return CaseEvent(
-        name=name,
-        case_id=case.pk,
-        reference=case.reference,
-        actor_id=getattr(actor, "pk", None),
-        from_state=from_state,
-        to_state=case.state,
-        at=at,
-        data=data,
-    )

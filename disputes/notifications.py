@@ -1,0 +1,86 @@
+"""Tell the parties what happened on their cases: an in-app notice and an email each.
+
+Runs from `case_event`, that is after the change committed. Internal notes tell no party.
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.dispatch import receiver
+
+from disputes.events import CaseEvent, case_event
+from disputes.models import Case, Notification
+
+logger = logging.getLogger(__name__)
+
+# What each event says to the people it concerns. `{actor}` is who did it.
+EVENT_TEXT = {
+    "filed": "{actor} opened case {reference} about “{item}”.",
+    "make_offer": "{actor} made an offer on case {reference}.",
+    "decline_claim": "{actor} declined the claim on case {reference}.",
+    "accept_claim": "{actor} accepted the claim on case {reference}.",
+    "accept_offer": "{actor} accepted the offer on case {reference}.",
+    "decline_offer": "{actor} declined the offer on case {reference}.",
+    "escalate": "{actor} asked us to step in on case {reference}.",
+    "escalate_unanswered": "Case {reference} went to our team: the seller did not answer in time.",
+    "withdraw": "{actor} withdrew case {reference}.",
+    "claim": "An agent is now handling case {reference}.",
+    "proposed": "Our agent proposed an outcome on case {reference}.",
+    "proposal_accepted": "{actor} accepted the proposal on case {reference}.",
+    "proposal_rejected": "{actor} rejected the proposal on case {reference}.",
+    "adopt_proposal": "Both sides accepted the proposal on case {reference}.",
+    "decide": "Our agent decided case {reference}.",
+    "return_shipped": "{actor} sent the item back on case {reference}.",
+    "confirm_return": "{actor} confirmed the return arrived on case {reference}.",
+    "lapse_return": "The return window on case {reference} has passed.",
+    "appeal": "{actor} appealed the outcome of case {reference}.",
+    "decide_appeal": "The appeal on case {reference} was decided.",
+    "close": "Case {reference} is closed.",
+    "message_posted": "{actor} wrote on case {reference}.",
+    "evidence_added": "{actor} added evidence to case {reference}.",
+    "reassigned": "Case {reference} has a new agent.",
+}
+
+
+@receiver(case_event, dispatch_uid="disputes.notify_parties")
+def notify_parties(sender, event: CaseEvent, **kwargs) -> None:
+    template = EVENT_TEXT.get(event.name)
+    if template is None:
+        return
+    case = Case.objects.select_related("buyer", "seller", "order").get(pk=event.case_id)
+    actor = get_user_model().objects.filter(pk=event.actor_id).first()
+    text = template.format(
+        actor=_display_name(actor, case), reference=case.reference, item=case.order.item_title
+    )
+    for recipient in (case.buyer, case.seller):
+        if recipient.pk == event.actor_id:
+            continue
+        Notification.objects.create(recipient=recipient, case=case, event=event.name, text=text, created_at=event.at)
+        _email(recipient, case, text)
+
+
+def _display_name(actor, case: Case) -> str:
+    if actor is None:
+        return "Someone"
+    if actor.pk == case.buyer_id:
+        return f"The buyer ({actor.get_full_name() or actor.username})"
+    if actor.pk == case.seller_id:
+        return f"The seller ({actor.get_full_name() or actor.username})"
+    return "Our team"
+
+
+def _email(recipient, case: Case, text: str) -> None:
+    if not recipient.email:
+        return
+    link = f"{settings.SITE_URL}{case.get_absolute_url()}"
+    try:
+        send_mail(
+            subject=f"[{case.reference}] {text}",
+            message=f"{text}\n\nSee the case: {link}\n\nYou get this email because you are a party to this case.",
+            from_email=None,
+            recipient_list=[recipient.email],
+        )
+    except Exception:  # the in-app notice is the record; a mail outage must not lose it
+        logger.exception("Could not email %s about %s", recipient.pk, case.reference)

@@ -1,0 +1,61 @@
+"""Every write to the desk's records goes through these services.
+
+Each runs in one transaction, locks the case row, checks the state machine and the actor's
+permission, saves the change with its history (who and why), and announces the event after
+commit. A refusal raises a `disputes.exceptions` error and writes nothing.
+"""
+
+from disputes.services._common import case_available_actions, system_user
+from disputes.services.cases import (
+    TRANSITION_SERVICES,
+    case_accept_claim,
+    case_appeal,
+    case_claim,
+    case_close,
+    case_confirm_return,
+    case_decide,
+    case_decide_appeal,
+    case_decline_claim,
+    case_escalate,
+    case_escalate_unanswered,
+    case_file,
+    case_lapse_return,
+    case_mark_return_shipped,
+    case_reassign,
+    case_transition,
+    case_withdraw,
+    offer_accept,
+    offer_decline,
+    offer_make,
+    order_upsert,
+    proposal_answer,
+    proposal_make,
+)
+
+__all__ = [
+    "TRANSITION_SERVICES",
+    "case_accept_claim",
+    "case_appeal",
+    "case_available_actions",
+    "case_claim",
+    "case_close",
+    "case_confirm_return",
+    "case_decide",
+    "case_decide_appeal",
+    "case_decline_claim",
+    "case_escalate",
+    "case_escalate_unanswered",
+    "case_file",
+    "case_lapse_return",
+    "case_mark_return_shipped",
+    "case_reassign",
+    "case_transition",
+    "case_withdraw",
+    "offer_accept",
+    "offer_decline",
+    "offer_make",
+    "order_upsert",
+    "proposal_answer",
+    "proposal_make",
+    "system_user",
+]

@@ -1,0 +1,75 @@
+"""Helpers every service shares: the row lock, validation, saving with history, events."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+
+from disputes.events import CaseEvent
+from disputes.exceptions import InvalidInput, TransitionRefused
+from disputes.models import Case
+
+User = get_user_model()
+
+
+def system_user():
+    """The named actor automated steps are recorded under; it cannot sign in."""
+    user, created = User.objects.get_or_create(
+        username=settings.SYSTEM_USERNAME,
+        defaults={"first_name": "Support desk", "last_name": "(automatic)", "is_active": False},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def case_available_actions(*, case: Case, user) -> list[str]:
+    """The transitions `user` may fire on `case` now, read from the state machine."""
+    return [t.name for t in case.get_available_user_state_transitions(user)]
+
+
+def lock_case(case: Case) -> Case:
+    return (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("order", "policy_version")
+        .get(pk=case.pk)
+    )
+
+
+def validate(instance, *, error: type[InvalidInput], message: str) -> None:
+    exclude = ["state"] if isinstance(instance, Case) else None
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise error(message, errors=exc.message_dict) from exc
+
+
+def save_with_history(instance, *, actor, reason: str) -> None:
+    instance._history_user = actor
+    instance._change_reason = reason
+    instance.save()
+
+
+def refusal(case: Case, action: str, actor, message: str) -> TransitionRefused:
+    return TransitionRefused(
+        message, state=case.state, action=action, allowed_actions=case_available_actions(case=case, user=actor)
+    )
+
+
+def with_note(reason: str, note: str) -> str:
+    return f"{reason}: {note.strip()}" if note and note.strip() else reason
+
+
+def event_for(name: str, case: Case, *, actor, from_state: str, at: datetime, **data) -> CaseEvent:
+    return CaseEvent(
+        name=name,
+        case_id=case.pk,
+        reference=case.reference,
+        actor_id=getattr(actor, "pk", None),
+        from_state=from_state,
+        to_state=case.state,
+        at=at,
+        data=data,
+    )

@@ -1,0 +1,80 @@
+"""Messages and evidence on a case."""
+
+from collections.abc import Sequence
+
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from disputes.events import announce
+from disputes.evidence import EvidenceRejected, check_evidence_file
+from disputes.exceptions import InvalidInput
+from disputes.models import Case, Evidence, Message
+from disputes.permissions import is_agent, is_case_party
+from disputes.services._common import event_for, lock_case, refusal
+
+FINISHED_STATES = (Case.State.CLOSED, Case.State.WITHDRAWN)
+
+
+@transaction.atomic
+def message_post(*, case: Case, author, body: str, internal: bool = False) -> Message:
+    """Post a message; only agents write internal notes, and only parties and agents post."""
+    case = lock_case(case)
+    if not (is_case_party(case, author) or is_agent(case, author)):
+        raise PermissionDenied("Only the case's buyer, its seller and our agents can write here.")
+    if internal and not is_agent(case, author):
+        raise PermissionDenied("Only agents write internal notes.")
+    if case.state in FINISHED_STATES and not internal:
+        raise refusal(case, "message_post", author, "This case is finished; it takes no more messages.")
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput("Write a message first.", errors={"body": ["Write a message first."]})
+    if len(body) > Message.MAX_LENGTH:
+        error = f"Keep messages under {Message.MAX_LENGTH} characters."
+        raise InvalidInput(error, errors={"body": [error]})
+    message = Message.objects.create(case=case, author=author, body=body, is_internal=internal, created_at=timezone.now())
+    name = "note_added" if internal else "message_posted"
+    announce(event_for(name, case, actor=author, from_state=case.state, at=message.created_at, message_id=message.pk))
+    return message
+
+
+@transaction.atomic
+def evidence_add(*, case: Case, uploader, files: Sequence[UploadedFile], description: str = "") -> list[Evidence]:
+    """Store evidence files after checking every one; one bad file stores none."""
+    case = lock_case(case)
+    if not (is_case_party(case, uploader) or is_agent(case, uploader)):
+        raise PermissionDenied("Only the case's buyer, its seller and our agents add evidence.")
+    if case.state in FINISHED_STATES:
+        raise refusal(case, "evidence_add", uploader, "This case is finished; it takes no more evidence.")
+    stored = store_evidence(case=case, uploader=uploader, files=files, description=description)
+    announce(event_for("evidence_added", case, actor=uploader, from_state=case.state, at=timezone.now(),
+                       evidence_ids=[item.pk for item in stored]))
+    return stored
+
+
+def store_evidence(*, case: Case, uploader, files: Sequence[UploadedFile], description: str = "") -> list[Evidence]:
+    """Check and save files on a case the caller has locked and authorised."""
+    if not files:
+        raise InvalidInput("Choose a file to add.", errors={"files": ["Choose a file to add."]})
+    try:
+        checked = [(upload, check_evidence_file(upload)) for upload in files]
+    except EvidenceRejected as exc:
+        raise InvalidInput(str(exc), errors={"files": [str(exc)]}) from exc
+    now = timezone.now()
+    stored = []
+    for upload, facts in checked:
+        item = Evidence(
+            case=case,
+            uploaded_by=uploader,
+            original_name=upload.name[-255:],
+            content_type=facts.content_type,
+            size=facts.size,
+            sha256=facts.sha256,
+            description=(description or "").strip()[:300],
+            created_at=now,
+        )
+        item.file.save(f"upload{facts.extension}", upload, save=False)
+        item.save()
+        stored.append(item)
+    return stored

@@ -1,0 +1,48 @@
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince, timeuntil
+
+register = template.Library()
+
+
+@register.simple_tag
+def deadline(moment):
+    """A deadline in the viewer's zone with the time left ("in 2 days") or "passed"."""
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment)
+    now = timezone.now()
+    if moment > now:
+        left = format_html('<span class="left">in {}</span>', timeuntil(moment, now, depth=1))
+    else:
+        left = format_html('<span class="left passed">{} ago</span>', timesince(moment, now, depth=1))
+    return format_html(
+        '<time datetime="{}" data-deadline>{}</time> {}',
+        moment.isoformat(), local.strftime("%-d %b %Y, %H:%M %Z"), left,
+    )
+
+
+@register.simple_tag
+def when(moment):
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment)
+    return format_html('<time datetime="{}">{}</time>', moment.isoformat(), local.strftime("%-d %b %Y, %H:%M %Z"))
+
+
+@register.filter
+def money(amount, currency=""):
+    if amount is None:
+        return ""
+    return f"{amount:,.2f} {currency}".strip()
+
+
+@register.filter
+def duration(hours):
+    """72 → "3 days", 36 → "36 hours"."""
+    hours = int(hours)
+    if hours and hours % 24 == 0:
+        days = hours // 24
+        return f"{days} day{'s' if days != 1 else ''}"
+    return f"{hours} hour{'s' if hours != 1 else ''}"

@@ -1,0 +1,231 @@
+"""The buyer's portal and the case page both parties share (`/orders/`, `/cases/`)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from disputes import selectors, services
+from disputes.exceptions import AlreadySubmitted, DisputeError, InvalidInput
+from disputes.forms import (
+    ACTION_FORMS,
+    CaseFileForm,
+    EvidenceForm,
+    MessageForm,
+    ProposalAnswerForm,
+    ReturnShippedForm,
+    SurveyForm,
+)
+from disputes.models import Offer, Order
+from disputes.permissions import is_case_buyer, is_case_party
+from disputes.presenters import case_actions, case_status, case_timeline, pending_offer, perspective
+from disputes.services.accounts import submission_once
+from disputes.services.conversation import evidence_add, message_post
+from feedback.selectors import survey_pending_for
+from feedback.services import survey_answer
+
+
+@login_required
+def home(request):
+    return render(request, "disputes/home.html", {
+        "seller_counts": selectors.seller_case_counts(user=request.user),
+        "buyer_cases": selectors.case_list_as_buyer(user=request.user)[:5],
+    })
+
+
+@login_required
+def order_list(request):
+    return render(request, "disputes/order_list.html", {"orders": selectors.order_list_for_buyer(user=request.user)})
+
+
+@login_required
+def case_list(request):
+    cases = list(selectors.case_list_as_buyer(user=request.user))
+    rows = [(case, case_status(case, request.user)) for case in cases]
+    return render(request, "disputes/case_list.html", {"rows": rows})
+
+
+@login_required
+def case_file(request):
+    orders = Order.objects.filter(buyer=request.user).exclude(status=Order.Status.CANCELLED).order_by("-placed_at")
+    chosen = orders.filter(external_id=request.GET.get("order", "")).first() if request.method == "GET" else None
+    form = CaseFileForm(request.POST or None, request.FILES or None, orders=orders,
+                        initial={"order": chosen.external_id if chosen else None})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with submission_once(user=request.user, token=data["submission"]):
+                case = services.case_file(
+                    buyer=request.user, order=data["order"], reason=data["reason"],
+                    requested_outcome=data["requested_outcome"], amount_claimed=data["amount_claimed"],
+                    description=data["description"], evidence=data["evidence"],
+                )
+        except AlreadySubmitted:
+            existing = selectors.case_list_as_buyer(user=request.user).filter(order=data["order"]).first()
+            messages.info(request, "Your case was already opened.")
+            return redirect(existing or "disputes:case-list")
+        except DisputeError as error:
+            _form_errors(form, error, aliases={"files": "evidence"})
+        else:
+            messages.success(request, f"Case {case.reference} is open. We have told the seller.")
+            return redirect(case)
+    order = form.cleaned_data.get("order") if form.is_bound and hasattr(form, "cleaned_data") else chosen
+    order = order or orders.first()
+    terms = selectors.filing_terms(order=order, at=timezone.now()) if order else None
+    return render(request, "disputes/case_file.html", {"form": form, "order": order, "terms": terms})
+
+
+@login_required
+def case_detail(request, reference, forms=None, status=200):
+    case = selectors.case_get(user=request.user, reference=reference)
+    record = selectors.case_record(case=case, user=request.user)
+    actions = case_actions(case, request.user)
+    forms = forms or {}
+    offer = pending_offer(record.offers)
+    can_write = is_case_party(case, request.user) and case.state not in ("closed", "withdrawn")
+    context = {
+        "case": case,
+        "side": perspective(case, request.user),
+        "status": case_status(case, request.user),
+        "timeline": case_timeline(case, request.user, history=record.history, messages=record.messages,
+                                  evidence=record.evidence, offers=record.offers),
+        "evidence": record.evidence,
+        "offer": offer,
+        "actions": [(action, forms.get(action.name) or ACTION_FORMS[action.name]()) for action in actions],
+        "message_form": forms.get("message") or (MessageForm() if can_write else None),
+        "evidence_form": forms.get("evidence") or (EvidenceForm() if can_write else None),
+        "return_form": forms.get("return") or _return_form(case, request.user),
+        "proposal_form": _proposal_form(case, request.user, offer),
+        "survey_form": forms.get("survey") or (SurveyForm() if survey_pending_for(case=case, user=request.user) else None),
+    }
+    return render(request, "disputes/case_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def case_action(request, reference, name):
+    case = selectors.case_get(user=request.user, reference=reference)
+    form_class = ACTION_FORMS.get(name)
+    if form_class is None:
+        raise Http404("No such action.")
+    form = form_class(request.POST)
+    params = {key: value for key, value in form.cleaned_data.items() if key != "submission"} if form.is_valid() else {}
+    return _run(request, case, form, name, lambda: services.case_transition(
+        case=case, actor=request.user, name=name, **params), done="Done.")
+
+
+@login_required
+@require_POST
+def message_create(request, reference):
+    case = selectors.case_get(user=request.user, reference=reference)
+    form = MessageForm(request.POST)
+    return _run(request, case, form, "message", lambda: message_post(
+        case=case, author=request.user, body=form.cleaned_data["body"]), done="Message sent.")
+
+
+@login_required
+@require_POST
+def evidence_create(request, reference):
+    case = selectors.case_get(user=request.user, reference=reference)
+    form = EvidenceForm(request.POST, request.FILES)
+    return _run(request, case, form, "evidence", lambda: evidence_add(
+        case=case, uploader=request.user, files=form.cleaned_data["files"],
+        description=form.cleaned_data["description"]), done="Evidence added.", aliases={"files": "files"})
+
+
+@login_required
+def evidence_file(request, reference, pk):
+    evidence = selectors.evidence_get(user=request.user, reference=reference, pk=pk)
+    response = FileResponse(evidence.file.open("rb"), content_type=evidence.content_type,
+                            as_attachment=not evidence.is_image, filename=f"evidence-{evidence.pk}{_suffix(evidence)}")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+@require_POST
+def return_shipped(request, reference):
+    case = selectors.case_get(user=request.user, reference=reference)
+    form = ReturnShippedForm(request.POST)
+    return _run(request, case, form, "return", lambda: services.case_mark_return_shipped(
+        case=case, buyer=request.user, carrier=form.cleaned_data["carrier"],
+        tracking_number=form.cleaned_data["tracking_number"]), done="Thanks: we have told the seller it is on its way.")
+
+
+@login_required
+@require_POST
+def proposal_respond(request, reference):
+    case = selectors.case_get(user=request.user, reference=reference)
+    form = ProposalAnswerForm(request.POST)
+    return _run(request, case, form, "proposal", lambda: services.proposal_answer(
+        case=case, party=request.user, accept=form.cleaned_data["answer"] == "accept"), done="Your answer is recorded.")
+
+
+@login_required
+@require_POST
+def survey_respond(request, reference):
+    case = selectors.case_get(user=request.user, reference=reference)
+    form = SurveyForm(request.POST)
+    return _run(request, case, form, "survey", lambda: survey_answer(
+        case=case, respondent=request.user, score=form.cleaned_data["score"],
+        comment=form.cleaned_data["comment"]), done="Thank you for rating how we handled this case.")
+
+
+def _run(request, case, form, form_key, write, *, done, aliases=None):
+    """Validate, write once, and go back to the case; on a refusal show the page with the reason."""
+    if form.is_valid():
+        try:
+            with submission_once(user=request.user, token=form.cleaned_data["submission"]):
+                write()
+        except AlreadySubmitted:
+            messages.info(request, "That was already sent.")
+            return redirect(case)
+        except PermissionDenied:
+            raise
+        except DisputeError as error:
+            _form_errors(form, error, aliases=aliases)
+        else:
+            messages.success(request, done)
+            return redirect(case)
+    messages.error(request, "That did not go through: see the message below.")
+    return case_detail(request, case.reference, forms={form_key: form}, status=400)
+
+
+def _form_errors(form, error: DisputeError, *, aliases=None) -> None:
+    """Put a domain error on the form: on its field when the form has one, else on the form."""
+    aliases = aliases or {}
+    placed = False
+    if isinstance(error, InvalidInput):
+        for field, field_errors in error.errors.items():
+            name = aliases.get(field, field)
+            if name in form.fields:
+                for text in field_errors:
+                    form.add_error(name, text)
+                placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+def _return_form(case, user):
+    if case.state == "awaiting_return" and is_case_buyer(case, user) and not case.return_shipped_at:
+        return ReturnShippedForm()
+    return None
+
+
+def _proposal_form(case, user, offer):
+    if case.state != "in_mediation" or offer is None or offer.made_by_role != Offer.Role.AGENT:
+        return None
+    if not is_case_party(case, user):
+        return None
+    answered = offer.buyer_answer if is_case_buyer(case, user) else offer.seller_answer
+    return None if answered else ProposalAnswerForm()
+
+
+def _suffix(evidence) -> str:
+    return {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "application/pdf": ".pdf"}[
+        evidence.content_type
+    ]
