@@ -27,7 +27,10 @@ class ReadOnlyAdminMixin:
 class DecisionForm(forms.Form):
     outcome = forms.ChoiceField(choices=Outcome.choices)
     amount = forms.DecimalField(
-        max_digits=12, decimal_places=2, required=False, help_text="For a partial refund; a full refund is the order amount."
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        help_text="For a partial refund; a full refund is the order amount.",
     )
     rationale = forms.CharField(widget=forms.Textarea, help_text="Cite the policy the decision rests on.")
 
@@ -38,7 +41,17 @@ class CaseAdmin(FSMAdminMixin, SimpleHistoryAdmin):
 
     fsm_fields = ["state"]
     fsm_forms = {"decide": DecisionForm, "decide_appeal": DecisionForm}
-    list_display = ["reference", "state", "reason", "amount_claimed", "currency", "buyer", "seller", "agent", "filed_at"]
+    list_display = [
+        "reference",
+        "state",
+        "reason",
+        "amount_claimed",
+        "currency",
+        "buyer",
+        "seller",
+        "agent",
+        "filed_at",
+    ]
     list_filter = ["state", "reason", "outcome"]
     list_select_related = ["buyer", "seller", "agent"]
     search_fields = ["order__external_id", "buyer__username", "seller__username", "description"]
@@ -47,7 +60,19 @@ class CaseAdmin(FSMAdminMixin, SimpleHistoryAdmin):
     fieldsets = [
         (None, {"fields": ["reference", "state", "order", "buyer", "seller", "agent"]}),
         ("Claim", {"fields": ["reason", "requested_outcome", "amount_claimed", "currency", "description"]}),
-        ("Outcome", {"fields": ["outcome", "refund_amount", "appealed_by", "offers_made", "decisions_made", "refunds_instructed"]}),
+        (
+            "Outcome",
+            {
+                "fields": [
+                    "outcome",
+                    "refund_amount",
+                    "appealed_by",
+                    "offers_made",
+                    "decisions_made",
+                    "refunds_instructed",
+                ]
+            },
+        ),
         (
             "Deadlines",
             {
@@ -98,8 +123,10 @@ class CaseAdmin(FSMAdminMixin, SimpleHistoryAdmin):
 
     @admin.display(description="refund instructions")
     def refunds_instructed(self, obj):
-        return _lines(f"{r.amount} {r.currency} ({r.get_status_display().lower()}), key {r.idempotency_key}"
-                      for r in obj.refunds.all())
+        return _lines(
+            f"{r.amount} {r.currency} ({r.get_status_display().lower()}), key {r.idempotency_key}"
+            for r in obj.refunds.all()
+        )
 
     @admin.display(description="reference", ordering="pk")
     def reference(self, obj):

@@ -7,7 +7,7 @@ class DisputesConfig(AppConfig):
     verbose_name = "Disputes"
 
     def ready(self):
-        from disputes import notifications  # noqa: F401  (subscribes to case events)
+        from disputes import notifications, realtime  # noqa: F401  (subscribe to case events)
         from disputes.roles import ensure_staff_groups
 
         post_migrate.connect(ensure_staff_groups, sender=self)

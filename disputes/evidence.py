@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
 from PIL import Image, UnidentifiedImageError
 
 from disputes.models import Evidence
@@ -32,7 +33,7 @@ def check_evidence_file(upload: UploadedFile) -> CheckedFile:
     """Accept a file only if its bytes are one of the allowed kinds and within the size limit."""
     limit = settings.EVIDENCE_MAX_BYTES
     if upload.size > limit:
-        raise EvidenceRejected(f"{upload.name} is larger than {limit // (1024 * 1024)} MB.")
+        raise EvidenceRejected(f"{upload.name} is larger than {filesizeformat(limit)}.")
     if upload.size == 0:
         raise EvidenceRejected(f"{upload.name} is empty.")
     upload.seek(0)
@@ -61,12 +62,16 @@ def _kind_of(head: bytes):
 
 
 def _is_whole_image(upload: UploadedFile, pil_format: str) -> bool:
-    upload.seek(0)
+    """Decode the whole image: a valid header followed by anything else is not a photo."""
     try:
+        upload.seek(0)
         with Image.open(upload) as image:
             if image.format != pil_format:
                 return False
-            image.verify()
+            image.verify()  # checksums where the format has them (PNG)
+        upload.seek(0)
+        with Image.open(upload) as image:
+            image.load()  # every pixel (JPEG and WebP have no checksums to verify)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return False
     return True

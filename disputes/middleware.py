@@ -1,4 +1,5 @@
 import zoneinfo
+from urllib.parse import unquote
 
 from django.utils import timezone
 
@@ -25,7 +26,7 @@ class TimezoneMiddleware:
         name = ""
         if request.user.is_authenticated:
             name = Profile.objects.filter(user=request.user).values_list("time_zone", flat=True).first() or ""
-        name = name or request.COOKIES.get(TIME_ZONE_COOKIE, "")
+        name = name or unquote(request.COOKIES.get(TIME_ZONE_COOKIE, ""))
         try:
             return zoneinfo.ZoneInfo(name) if name else None
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):

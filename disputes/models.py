@@ -472,12 +472,9 @@ class Offer(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         constraints = [
+            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gt=0), name="offer_amount_positive"),
             models.CheckConstraint(
-                condition=Q(amount__isnull=True) | Q(amount__gt=0), name="offer_amount_positive"
-            ),
-            models.CheckConstraint(
-                condition=~Q(kind__in=["full_refund", "partial_refund", "return_and_refund"])
-                | Q(amount__isnull=False),
+                condition=~Q(kind__in=["full_refund", "partial_refund", "return_and_refund"]) | Q(amount__isnull=False),
                 name="offer_refund_has_amount",
             ),
             models.UniqueConstraint(fields=["case"], condition=Q(status="pending"), name="offer_one_pending_per_case"),
@@ -512,9 +509,7 @@ class Decision(models.Model):
         ordering = ["decided_at", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["case", "stage"], name="decision_one_per_stage"),
-            models.CheckConstraint(
-                condition=Q(amount__isnull=True) | Q(amount__gt=0), name="decision_amount_positive"
-            ),
+            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gt=0), name="decision_amount_positive"),
         ]
 
     def __str__(self):
@@ -640,3 +635,71 @@ class FormSubmission(models.Model):
 
     def __str__(self):
         return str(self.token)
+
+
+class CannedReply(models.Model):
+    """A reply agents start from. Placeholders: {buyer_name}, {seller_name}, {reference},
+    {item}, {deadline}, {agent_name}."""
+
+    PLACEHOLDERS = ["buyer_name", "seller_name", "reference", "item", "deadline", "agent_name"]
+
+    title = models.CharField(max_length=100, unique=True)
+    body = models.TextField()
+    is_active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "canned replies"
+
+    def __str__(self):
+        return self.title
+
+
+class EvidenceRequest(models.Model):
+    """An agent asks one party for evidence by a date; past it, the agent may decide without."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="evidence_requests")
+    requested_from = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    note = models.TextField()
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"Evidence requested on {self.case.reference}"
+
+    @property
+    def is_outstanding(self) -> bool:
+        return self.fulfilled_at is None and timezone.now() <= self.due_at
+
+
+class AgentStatus(models.Model):
+    """Whether an agent takes automatic assignments, and when they last got one (round robin)."""
+
+    agent = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_status")
+    is_available = models.BooleanField(default=False)
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "agent statuses"
+
+    def __str__(self):
+        return f"{self.agent} ({'available' if self.is_available else 'away'})"
+
+
+class CaseViewer(models.Model):
+    """An agent's open socket on a case's room, so others see who else is working on it."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    channel_name = models.CharField(max_length=200, unique=True)
+    connected_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.agent} on {self.case.reference}"

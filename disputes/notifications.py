@@ -51,9 +51,7 @@ def notify_parties(sender, event: CaseEvent, **kwargs) -> None:
         return
     case = Case.objects.select_related("buyer", "seller", "order").get(pk=event.case_id)
     actor = get_user_model().objects.filter(pk=event.actor_id).first()
-    text = template.format(
-        actor=_display_name(actor, case), reference=case.reference, item=case.order.item_title
-    )
+    text = template.format(actor=_display_name(actor, case), reference=case.reference, item=case.order.item_title)
     for recipient in (case.buyer, case.seller):
         if recipient.pk == event.actor_id:
             continue

@@ -43,7 +43,7 @@ def case_status(case: Case, user) -> Status:
             return Status("Your answer is needed", "Your answer is needed", None, "you")
         return Status("Waiting for the buyer", "Waiting for the buyer", None, "them")
     if state in (S.ESCALATED, S.IN_MEDIATION):
-        return Status("With our team", "With our team", case.agent_decision_due_at, "us")
+        return Status("With our team", "We aim to decide by", case.agent_decision_due_at, "us")
     if state == S.AWAITING_RETURN:
         if case.return_shipped_at:
             if side == "seller":
@@ -53,7 +53,9 @@ def case_status(case: Case, user) -> Status:
             return Status("Send the item back", "Send the item back", case.return_due_at, "you")
         return Status("Waiting for the return", "Waiting for the buyer to send it", case.return_due_at, "them")
     if state == S.RESOLVED:
-        return Status(f"Resolved: {case.get_outcome_display().lower()}", "Resolved", case.appeal_until, "done")
+        return Status(
+            f"Resolved: {case.get_outcome_display().lower()}", "Either side may appeal until", case.appeal_until, "done"
+        )
     if state == S.APPEALED:
         return Status("Under appeal", "With our team", None, "us")
     if state == S.CLOSED:
@@ -99,8 +101,15 @@ def case_actions(case: Case, user) -> list[Action]:
         if ready:
             actions.append(Action(transition.name, label))
         elif transition.name == "escalate":
-            actions.append(Action(transition.name, label, enabled=False, available_from=case.buyer_may_escalate_at,
-                                  hint="You can ask us to step in from"))
+            actions.append(
+                Action(
+                    transition.name,
+                    label,
+                    enabled=False,
+                    available_from=case.buyer_may_escalate_at,
+                    hint="You can ask us to step in from",
+                )
+            )
     return sorted(actions, key=lambda action: PARTY_ACTIONS.index(action.name))
 
 
@@ -118,8 +127,13 @@ def case_timeline(case: Case, user, *, history, messages, evidence, offers) -> l
     """Everything that happened on the case, oldest first, as this user may see it."""
     names = _Names(case)
     changes = [
-        Entry(row.history_date, "change", names.of(row.history_user), row.history_change_reason or "",
-              extra={"state": S(row.state).label})
+        Entry(
+            row.history_date,
+            "change",
+            names.of(row.history_user),
+            row.history_change_reason or "",
+            extra={"state": S(row.state).label},
+        )
         for row in history
     ]
     said = [Entry(m.created_at, "message", names.of(m.author), m.body, item=m) for m in messages]

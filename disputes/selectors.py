@@ -7,7 +7,7 @@ from django.db.models import Case as Choose
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 
-from disputes.models import Case, Evidence, Message, Notification, Offer, Order
+from disputes.models import Case, CaseViewer, Evidence, Message, Notification, Offer, Order
 from disputes.permissions import is_agent_user
 from policies.selectors import dispute_policy_in_force, policy_current_version
 
@@ -38,8 +38,11 @@ def case_list_as_buyer(*, user) -> QuerySet[Case]:
     return (
         Case.objects.filter(buyer=user)
         .select_related("order", "seller")
-        .annotate(waiting_on_you=Choose(When(state=S.AWAITING_BUYER, then=Value(0)), default=Value(1),
-                                       output_field=IntegerField()))
+        .annotate(
+            waiting_on_you=Choose(
+                When(state=S.AWAITING_BUYER, then=Value(0)), default=Value(1), output_field=IntegerField()
+            )
+        )
         .order_by("waiting_on_you", "-filed_at", "-pk")
     )
 
@@ -136,3 +139,21 @@ def notification_list(*, user) -> QuerySet[Notification]:
 
 def unread_notification_count(*, user) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def message_list_after(*, case: Case, user, after_id: int) -> QuerySet[Message]:
+    """Messages after `after_id` that this user may see: what a reconnecting client missed."""
+    messages = case.messages.filter(pk__gt=after_id).select_related("author").order_by("pk")
+    if not is_agent_user(user):
+        messages = messages.filter(is_internal=False)
+    return messages
+
+
+def case_viewer_names(*, case: Case) -> list[str]:
+    viewers = CaseViewer.objects.filter(case=case).select_related("agent").order_by("connected_at")
+    names = []
+    for viewer in viewers:
+        name = viewer.agent.get_full_name() or viewer.agent.username
+        if name not in names:
+            names.append(name)
+    return names

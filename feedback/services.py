@@ -14,14 +14,24 @@ def survey_answer(*, case: Case, respondent, score: int, comment: str = "") -> S
     if not is_case_party(case, respondent):
         raise PermissionDenied("Only the buyer and the seller rate a case.")
     if case.state not in SURVEYED_STATES:
-        raise TransitionRefused("You can rate the case once it has an outcome.", state=case.state,
-                                action="survey_answer", allowed_actions=[])
+        raise TransitionRefused(
+            "You can rate the case once it has an outcome.",
+            state=case.state,
+            action="survey_answer",
+            allowed_actions=[],
+        )
     if score not in range(1, 6):
         raise InvalidInput("Choose a score from 1 to 5.", errors={"score": ["Choose a score from 1 to 5."]})
     try:
         with transaction.atomic():
-            return SurveyResponse.objects.create(case=case, respondent=respondent, score=score,
-                                                 comment=(comment or "").strip(), created_at=timezone.now())
+            return SurveyResponse.objects.create(
+                case=case,
+                respondent=respondent,
+                score=score,
+                comment=(comment or "").strip(),
+                created_at=timezone.now(),
+            )
     except IntegrityError:
-        raise TransitionRefused("You have already rated this case.", state=case.state, action="survey_answer",
-                                allowed_actions=[]) from None
+        raise TransitionRefused(
+            "You have already rated this case.", state=case.state, action="survey_answer", allowed_actions=[]
+        ) from None

@@ -1,3 +1,10 @@
-"""WebSocket routes (`/ws/...`). The case rooms and the agents' queue feed plug in here."""
+"""WebSocket routes: a room per case and the agents' queue feed."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from disputes import consumers
+
+websocket_urlpatterns = [
+    path("ws/cases/<str:reference>/", consumers.CaseConsumer.as_asgi()),
+    path("ws/console/queue/", consumers.QueueConsumer.as_asgi()),
+]

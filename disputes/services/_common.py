@@ -31,11 +31,7 @@ def case_available_actions(*, case: Case, user) -> list[str]:
 
 
 def lock_case(case: Case) -> Case:
-    return (
-        Case.objects.select_for_update(of=("self",))
-        .select_related("order", "policy_version")
-        .get(pk=case.pk)
-    )
+    return Case.objects.select_for_update(of=("self",)).select_related("order", "policy_version").get(pk=case.pk)
 
 
 def validate(instance, *, error: type[InvalidInput], message: str) -> None:

@@ -173,7 +173,9 @@ def offer_accept(*, case: Case, buyer) -> Case:
     case = lock_case(case)
     _check(case, "accept_offer", buyer)
     offer = case.pending_offer()
-    case = _fire(case, "accept_offer", buyer, f"Buyer accepted the offer: {offer.get_kind_display()}", at=now, offer=offer)
+    case = _fire(
+        case, "accept_offer", buyer, f"Buyer accepted the offer: {offer.get_kind_display()}", at=now, offer=offer
+    )
     _answer_offer(offer, status=Offer.Status.ACCEPTED, actor=buyer, at=now, buyer_answer=Offer.Answer.ACCEPTED)
     return case
 
@@ -310,7 +312,13 @@ def proposal_make(*, case: Case, agent, kind: str, amount: Decimal | None = None
     amount = _remedy_amount(case, kind=kind, amount=amount)
     _supersede_pending_offer(case, actor=agent, at=now)
     offer = Offer(
-        case=case, made_by=agent, made_by_role=Offer.Role.AGENT, kind=kind, amount=amount, note=note.strip(), created_at=now
+        case=case,
+        made_by=agent,
+        made_by_role=Offer.Role.AGENT,
+        kind=kind,
+        amount=amount,
+        note=note.strip(),
+        created_at=now,
     )
     validate(offer, error=InvalidInput, message="The proposal is not valid.")
     save_with_history(offer, actor=agent, reason="Agent proposed an outcome")
@@ -399,7 +407,13 @@ def _decide(case, action, stage, agent, outcome, amount, rationale) -> Decision:
         refund_due=(amount or Decimal("0")) - already_refunded if stage == Decision.Stage.APPEAL else None,
     )
     decision = Decision(
-        case=case, stage=stage, outcome=outcome, amount=amount, rationale=rationale.strip(), decided_by=agent, decided_at=now
+        case=case,
+        stage=stage,
+        outcome=outcome,
+        amount=amount,
+        rationale=rationale.strip(),
+        decided_by=agent,
+        decided_at=now,
     )
     decision.full_clean()
     save_with_history(decision, actor=agent, reason=f"{stage.label} decision recorded")
@@ -418,7 +432,9 @@ def _check(case: Case, action: str, actor) -> None:
     """Refuse a wrong state or unmet condition first, then a wrong actor (see CONVENTIONS)."""
     method = getattr(case, action)
     if not can_proceed(method, check_conditions=False):
-        raise refusal(case, action, actor, f"This case is {case.get_state_display().lower()}; that is not possible now.")
+        raise refusal(
+            case, action, actor, f"This case is {case.get_state_display().lower()}; that is not possible now."
+        )
     if not can_proceed(method):
         raise refusal(case, action, actor, CONDITION_MESSAGES.get(action, "That is not possible yet on this case."))
     if not has_transition_perm(method, actor):
@@ -502,5 +518,3 @@ def _answer_offer(offer: Offer, *, status: str, actor, at: datetime, **answers) 
     for name, value in answers.items():
         setattr(offer, name, value)
     save_with_history(offer, actor=actor, reason=f"Offer {Offer.Status(status).label.lower()}")
-
-

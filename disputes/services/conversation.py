@@ -33,7 +33,9 @@ def message_post(*, case: Case, author, body: str, internal: bool = False) -> Me
     if len(body) > Message.MAX_LENGTH:
         error = f"Keep messages under {Message.MAX_LENGTH} characters."
         raise InvalidInput(error, errors={"body": [error]})
-    message = Message.objects.create(case=case, author=author, body=body, is_internal=internal, created_at=timezone.now())
+    message = Message.objects.create(
+        case=case, author=author, body=body, is_internal=internal, created_at=timezone.now()
+    )
     name = "note_added" if internal else "message_posted"
     announce(event_for(name, case, actor=author, from_state=case.state, at=message.created_at, message_id=message.pk))
     return message
@@ -48,8 +50,16 @@ def evidence_add(*, case: Case, uploader, files: Sequence[UploadedFile], descrip
     if case.state in FINISHED_STATES:
         raise refusal(case, "evidence_add", uploader, "This case is finished; it takes no more evidence.")
     stored = store_evidence(case=case, uploader=uploader, files=files, description=description)
-    announce(event_for("evidence_added", case, actor=uploader, from_state=case.state, at=timezone.now(),
-                       evidence_ids=[item.pk for item in stored]))
+    announce(
+        event_for(
+            "evidence_added",
+            case,
+            actor=uploader,
+            from_state=case.state,
+            at=timezone.now(),
+            evidence_ids=[item.pk for item in stored],
+        )
+    )
     return stored
 
 

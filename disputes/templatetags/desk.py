@@ -19,7 +19,9 @@ def deadline(moment):
         left = format_html('<span class="left passed">{} ago</span>', timesince(moment, now, depth=1))
     return format_html(
         '<time datetime="{}" data-deadline>{}</time> {}',
-        moment.isoformat(), local.strftime("%-d %b %Y, %H:%M %Z"), left,
+        moment.isoformat(),
+        local.strftime("%-d %b %Y, %H:%M %Z"),
+        left,
     )
 
 

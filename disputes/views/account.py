@@ -23,8 +23,10 @@ def notification_list(request):
 @require_POST
 def notification_read(request):
     notification_id = request.POST.get("notification")
-    notifications_mark_read(user=request.user, notification_id=int(notification_id) if notification_id and
-                            notification_id.isdigit() else None)
+    if notification_id is None:
+        notifications_mark_read(user=request.user)
+    elif notification_id.isdigit():
+        notifications_mark_read(user=request.user, notification_id=int(notification_id))
     target = request.POST.get("next", "")
     return redirect(target if target.startswith("/cases/") else "disputes:notification-list")
 

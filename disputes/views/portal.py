@@ -30,10 +30,14 @@ from feedback.services import survey_answer
 
 @login_required
 def home(request):
-    return render(request, "disputes/home.html", {
-        "seller_counts": selectors.seller_case_counts(user=request.user),
-        "buyer_cases": selectors.case_list_as_buyer(user=request.user)[:5],
-    })
+    return render(
+        request,
+        "disputes/home.html",
+        {
+            "seller_counts": selectors.seller_case_counts(user=request.user),
+            "buyer_cases": selectors.case_list_as_buyer(user=request.user)[:5],
+        },
+    )
 
 
 @login_required
@@ -52,16 +56,24 @@ def case_list(request):
 def case_file(request):
     orders = Order.objects.filter(buyer=request.user).exclude(status=Order.Status.CANCELLED).order_by("-placed_at")
     chosen = orders.filter(external_id=request.GET.get("order", "")).first() if request.method == "GET" else None
-    form = CaseFileForm(request.POST or None, request.FILES or None, orders=orders,
-                        initial={"order": chosen.external_id if chosen else None})
+    form = CaseFileForm(
+        request.POST or None,
+        request.FILES or None,
+        orders=orders,
+        initial={"order": chosen.external_id if chosen else None},
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             with submission_once(user=request.user, token=data["submission"]):
                 case = services.case_file(
-                    buyer=request.user, order=data["order"], reason=data["reason"],
-                    requested_outcome=data["requested_outcome"], amount_claimed=data["amount_claimed"],
-                    description=data["description"], evidence=data["evidence"],
+                    buyer=request.user,
+                    order=data["order"],
+                    reason=data["reason"],
+                    requested_outcome=data["requested_outcome"],
+                    amount_claimed=data["amount_claimed"],
+                    description=data["description"],
+                    evidence=data["evidence"],
                 )
         except AlreadySubmitted:
             existing = selectors.case_list_as_buyer(user=request.user).filter(order=data["order"]).first()
@@ -90,16 +102,26 @@ def case_detail(request, reference, forms=None, status=200):
         "case": case,
         "side": perspective(case, request.user),
         "status": case_status(case, request.user),
-        "timeline": case_timeline(case, request.user, history=record.history, messages=record.messages,
-                                  evidence=record.evidence, offers=record.offers),
+        "timeline": case_timeline(
+            case,
+            request.user,
+            history=record.history,
+            messages=record.messages,
+            evidence=record.evidence,
+            offers=record.offers,
+        ),
         "evidence": record.evidence,
         "offer": offer,
-        "actions": [(action, forms.get(action.name) or ACTION_FORMS[action.name]()) for action in actions],
-        "message_form": forms.get("message") or (MessageForm() if can_write else None),
-        "evidence_form": forms.get("evidence") or (EvidenceForm() if can_write else None),
+        "actions": [
+            (action, forms.get(action.name) or ACTION_FORMS[action.name](auto_id=_ids(action.name)))
+            for action in actions
+        ],
+        "message_form": forms.get("message") or (MessageForm(auto_id=_ids("message")) if can_write else None),
+        "evidence_form": forms.get("evidence") or (EvidenceForm(auto_id=_ids("evidence")) if can_write else None),
         "return_form": forms.get("return") or _return_form(case, request.user),
         "proposal_form": _proposal_form(case, request.user, offer),
-        "survey_form": forms.get("survey") or (SurveyForm() if survey_pending_for(case=case, user=request.user) else None),
+        "survey_form": forms.get("survey")
+        or (SurveyForm(auto_id=_ids("survey")) if survey_pending_for(case=case, user=request.user) else None),
     }
     return render(request, "disputes/case_detail.html", context, status=status)
 
@@ -111,36 +133,63 @@ def case_action(request, reference, name):
     form_class = ACTION_FORMS.get(name)
     if form_class is None:
         raise Http404("No such action.")
-    form = form_class(request.POST)
+    form = form_class(request.POST, auto_id=_ids(name))
     params = {key: value for key, value in form.cleaned_data.items() if key != "submission"} if form.is_valid() else {}
-    return _run(request, case, form, name, lambda: services.case_transition(
-        case=case, actor=request.user, name=name, **params), done="Done.")
+    return _run(
+        request,
+        case,
+        form,
+        name,
+        lambda: services.case_transition(case=case, actor=request.user, name=name, **params),
+        done="Done.",
+    )
 
 
 @login_required
 @require_POST
 def message_create(request, reference):
     case = selectors.case_get(user=request.user, reference=reference)
-    form = MessageForm(request.POST)
-    return _run(request, case, form, "message", lambda: message_post(
-        case=case, author=request.user, body=form.cleaned_data["body"]), done="Message sent.")
+    form = MessageForm(request.POST, auto_id=_ids("message"))
+    return _run(
+        request,
+        case,
+        form,
+        "message",
+        lambda: message_post(case=case, author=request.user, body=form.cleaned_data["body"]),
+        done="Message sent.",
+    )
 
 
 @login_required
 @require_POST
 def evidence_create(request, reference):
     case = selectors.case_get(user=request.user, reference=reference)
-    form = EvidenceForm(request.POST, request.FILES)
-    return _run(request, case, form, "evidence", lambda: evidence_add(
-        case=case, uploader=request.user, files=form.cleaned_data["files"],
-        description=form.cleaned_data["description"]), done="Evidence added.", aliases={"files": "files"})
+    form = EvidenceForm(request.POST, request.FILES, auto_id=_ids("evidence"))
+    return _run(
+        request,
+        case,
+        form,
+        "evidence",
+        lambda: evidence_add(
+            case=case,
+            uploader=request.user,
+            files=form.cleaned_data["files"],
+            description=form.cleaned_data["description"],
+        ),
+        done="Evidence added.",
+        aliases={"files": "files"},
+    )
 
 
 @login_required
 def evidence_file(request, reference, pk):
     evidence = selectors.evidence_get(user=request.user, reference=reference, pk=pk)
-    response = FileResponse(evidence.file.open("rb"), content_type=evidence.content_type,
-                            as_attachment=not evidence.is_image, filename=f"evidence-{evidence.pk}{_suffix(evidence)}")
+    response = FileResponse(
+        evidence.file.open("rb"),
+        content_type=evidence.content_type,
+        as_attachment=not evidence.is_image,
+        filename=f"evidence-{evidence.pk}{_suffix(evidence)}",
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=3600"
     return response
@@ -150,29 +199,52 @@ def evidence_file(request, reference, pk):
 @require_POST
 def return_shipped(request, reference):
     case = selectors.case_get(user=request.user, reference=reference)
-    form = ReturnShippedForm(request.POST)
-    return _run(request, case, form, "return", lambda: services.case_mark_return_shipped(
-        case=case, buyer=request.user, carrier=form.cleaned_data["carrier"],
-        tracking_number=form.cleaned_data["tracking_number"]), done="Thanks: we have told the seller it is on its way.")
+    form = ReturnShippedForm(request.POST, auto_id=_ids("return"))
+    return _run(
+        request,
+        case,
+        form,
+        "return",
+        lambda: services.case_mark_return_shipped(
+            case=case,
+            buyer=request.user,
+            carrier=form.cleaned_data["carrier"],
+            tracking_number=form.cleaned_data["tracking_number"],
+        ),
+        done="Thanks: we have told the seller it is on its way.",
+    )
 
 
 @login_required
 @require_POST
 def proposal_respond(request, reference):
     case = selectors.case_get(user=request.user, reference=reference)
-    form = ProposalAnswerForm(request.POST)
-    return _run(request, case, form, "proposal", lambda: services.proposal_answer(
-        case=case, party=request.user, accept=form.cleaned_data["answer"] == "accept"), done="Your answer is recorded.")
+    form = ProposalAnswerForm(request.POST, auto_id=_ids("proposal"))
+    return _run(
+        request,
+        case,
+        form,
+        "proposal",
+        lambda: services.proposal_answer(case=case, party=request.user, accept=form.cleaned_data["answer"] == "accept"),
+        done="Your answer is recorded.",
+    )
 
 
 @login_required
 @require_POST
 def survey_respond(request, reference):
     case = selectors.case_get(user=request.user, reference=reference)
-    form = SurveyForm(request.POST)
-    return _run(request, case, form, "survey", lambda: survey_answer(
-        case=case, respondent=request.user, score=form.cleaned_data["score"],
-        comment=form.cleaned_data["comment"]), done="Thank you for rating how we handled this case.")
+    form = SurveyForm(request.POST, auto_id=_ids("survey"))
+    return _run(
+        request,
+        case,
+        form,
+        "survey",
+        lambda: survey_answer(
+            case=case, respondent=request.user, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"]
+        ),
+        done="Thank you for rating how we handled this case.",
+    )
 
 
 def _run(request, case, form, form_key, write, *, done, aliases=None):
@@ -191,7 +263,8 @@ def _run(request, case, form, form_key, write, *, done, aliases=None):
         else:
             messages.success(request, done)
             return redirect(case)
-    messages.error(request, "That did not go through: see the message below.")
+    # A refusal may belong to a form the page no longer shows (a finished or not-yet-allowed action): say it here.
+    messages.error(request, " ".join(form.non_field_errors()) or "That did not go through: see the message below.")
     return case_detail(request, case.reference, forms={form_key: form}, status=400)
 
 
@@ -212,7 +285,7 @@ def _form_errors(form, error: DisputeError, *, aliases=None) -> None:
 
 def _return_form(case, user):
     if case.state == "awaiting_return" and is_case_buyer(case, user) and not case.return_shipped_at:
-        return ReturnShippedForm()
+        return ReturnShippedForm(auto_id=_ids("return"))
     return None
 
 
@@ -222,10 +295,15 @@ def _proposal_form(case, user, offer):
     if not is_case_party(case, user):
         return None
     answered = offer.buyer_answer if is_case_buyer(case, user) else offer.seller_answer
-    return None if answered else ProposalAnswerForm()
+    return None if answered else ProposalAnswerForm(auto_id=_ids("proposal"))
 
 
 def _suffix(evidence) -> str:
     return {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "application/pdf": ".pdf"}[
         evidence.content_type
     ]
+
+
+def _ids(form_key: str) -> str:
+    """Element ids for one of the case page's forms: several forms share field names."""
+    return f"{form_key}-%s"

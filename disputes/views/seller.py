@@ -14,9 +14,13 @@ def resolution_center(request):
     cases = list(selectors.case_list_as_seller(user=request.user, bucket=bucket))
     counts = selectors.seller_case_counts(user=request.user)
     tabs = [(key, label, counts[key]) for key, (label, _) in selectors.SELLER_BUCKETS.items()]
-    return render(request, "disputes/resolution_center.html", {
-        "rows": [(case, case_status(case, request.user)) for case in cases],
-        "tabs": tabs,
-        "bucket": bucket,
-        "total": sum(counts.values()),
-    })
+    return render(
+        request,
+        "disputes/resolution_center.html",
+        {
+            "rows": [(case, case_status(case, request.user)) for case in cases],
+            "tabs": tabs,
+            "bucket": bucket,
+            "total": sum(counts.values()),
+        },
+    )

@@ -20,8 +20,9 @@ class Command(BaseCommand):
                 f"{created['policies']} new policies."
             )
         )
-        self.stdout.write(f"Sign in at http://127.0.0.1:8000/accounts/login/ (admin at /admin/), password: "
-                          f"{settings.DEMO_PASSWORD}")
+        self.stdout.write(
+            f"Sign in at http://127.0.0.1:8000/accounts/login/ (admin at /admin/), password: {settings.DEMO_PASSWORD}"
+        )
         for username, first, last, groups, is_superuser in PEOPLE:
             role = "admin" if is_superuser else (", ".join(groups) or "buyer/seller")
             self.stdout.write(f"  {username:<8} {first} {last} ({role})")

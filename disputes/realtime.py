@@ -1,0 +1,92 @@
+"""Live updates over the channel layer, fired after commit from `case_event`.
+
+The database is the record and the socket only a fast path: every message frame carries its
+id, and a client that missed something asks for everything after the last id it saw.
+Internal notes go to the agents' group of a case only, never to the room the parties share.
+"""
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.contrib.auth.signals import user_logged_out
+from django.dispatch import receiver
+
+from disputes.events import CaseEvent, case_event
+from disputes.models import Case, Message
+
+logger = logging.getLogger(__name__)
+
+QUEUE_STATES = {Case.State.ESCALATED, Case.State.IN_MEDIATION, Case.State.APPEALED}
+
+
+def case_group(case_id: int) -> str:
+    """Everyone in a case's room: its buyer, its seller and the agents who have it open."""
+    return f"case-{case_id}"
+
+
+def case_agents_group(case_id: int) -> str:
+    """Only the agents in a case's room: internal notes and presence."""
+    return f"case-{case_id}-agents"
+
+
+def queue_group() -> str:
+    return "console-queue"
+
+
+def user_group(user_id: int) -> str:
+    """Every socket of one person, so signing out can close them all."""
+    return f"user-{user_id}"
+
+
+def message_frame(message: Message, case: Case) -> dict:
+    author = message.author
+    if author.pk == case.buyer_id:
+        side = "buyer"
+    elif author.pk == case.seller_id:
+        side = "seller"
+    else:
+        side = "agent"
+    name = author.get_full_name() or author.username
+    return {
+        "type": "message",
+        "id": message.pk,
+        "author": name if side != "agent" else f"Support team · {author.first_name or name}",
+        "side": side,
+        "body": message.body,
+        "internal": message.is_internal,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def send_to_group(group: str, payload: dict) -> None:
+    """Best effort: a channel layer outage must not undo or block a committed change."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, payload)
+    except Exception:
+        logger.exception("Could not broadcast %s to %s", payload.get("type"), group)
+
+
+@receiver(case_event, dispatch_uid="disputes.broadcast_case_event")
+def broadcast_case_event(sender, event: CaseEvent, **kwargs) -> None:
+    if event.name in ("message_posted", "note_added"):
+        message = Message.objects.select_related("author", "case").get(pk=event.data["message_id"])
+        frame = message_frame(message, message.case)
+        group = case_agents_group(event.case_id) if message.is_internal else case_group(event.case_id)
+        send_to_group(group, {"type": "case.message", "frame": frame})
+        return
+    send_to_group(case_group(event.case_id), {"type": "case.changed", "event": event.name, "state": event.to_state})
+    if event.to_state in QUEUE_STATES or event.from_state in QUEUE_STATES or event.name == "reassigned":
+        send_to_group(
+            queue_group(),
+            {"type": "queue.changed", "reference": event.reference, "state": event.to_state, "event": event.name},
+        )
+
+
+@receiver(user_logged_out, dispatch_uid="disputes.close_sockets_on_sign_out")
+def close_sockets_on_sign_out(sender, request, user, **kwargs) -> None:
+    if user is not None:
+        send_to_group(user_group(user.pk), {"type": "session.ended"})

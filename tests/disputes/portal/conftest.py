@@ -1,0 +1,49 @@
+import pytest
+from django.test import Client
+
+from tests.disputes.case_states import bring_to
+
+ROLES = ["anonymous", "buyer", "other_buyer", "seller", "other_seller", "agent", "admin"]
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Evidence goes to a folder of its own per test, never into the project's media folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def people(buyer, seller, other_buyer, other_seller, agent, admin_user):
+    return {
+        "anonymous": None,
+        "buyer": buyer,
+        "other_buyer": other_buyer,
+        "seller": seller,
+        "other_seller": other_seller,
+        "agent": agent,
+        "admin": admin_user,
+    }
+
+
+@pytest.fixture
+def client_as(people):
+    """A test client signed in as one of `ROLES` (`anonymous` stays signed out)."""
+
+    def make(role: str) -> Client:
+        client = Client()
+        if people[role] is not None:
+            client.force_login(people[role])
+        return client
+
+    return make
+
+
+@pytest.fixture
+def case_in(open_case, agent, senior):
+    """The fixture order's case brought to a state through the services."""
+
+    def make(state: str):
+        return bring_to(state, open_case, agent=agent, senior=senior)
+
+    return make

@@ -1,0 +1,130 @@
+"""Shared by the portal tests: one-time tokens, evidence files, and reading a page as a person would."""
+
+import io
+import uuid
+from decimal import Decimal
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test.html import Element, parse_html
+from PIL import Image
+
+from disputes.models import Case, Evidence, Message, Notification, Offer
+from feedback.models import SurveyResponse
+
+LOGIN_URL = "/accounts/login/"
+
+# The smallest document the desk takes as a PDF: it is recognised by its first bytes.
+PDF_BYTES = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 72 72]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def token() -> str:
+    """A fresh value for a form's hidden `submission` field."""
+    return str(uuid.uuid4())
+
+
+def image_bytes(pil_format: str, *, size=(16, 12), colour="teal") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, pil_format)
+    return buffer.getvalue()
+
+
+def upload(name: str, content: bytes, content_type: str = "application/octet-stream") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def photo(name: str = "shade.png") -> SimpleUploadedFile:
+    return upload(name, image_bytes("PNG"), "image/png")
+
+
+def footprint(case: Case) -> dict:
+    """What a refused request must leave exactly as it was on a case."""
+    case = Case.objects.get(pk=case.pk)
+    return {
+        "state": case.state,
+        "history": case.history.count(),
+        "offers": list(Offer.objects.filter(case=case).values_list("pk", "status", "buyer_answer", "seller_answer")),
+        "messages": Message.objects.filter(case=case).count(),
+        "evidence": Evidence.objects.filter(case=case).count(),
+        "return_shipped_at": case.return_shipped_at,
+        "ratings": SurveyResponse.objects.filter(case=case).count(),
+        "notifications": Notification.objects.filter(case=case).count(),
+    }
+
+
+def money(value: str) -> Decimal:
+    return Decimal(value)
+
+
+class Page:
+    """A rendered page read through its elements rather than its markup."""
+
+    def __init__(self, response):
+        self.response = response
+        self.html = response.content.decode()
+        self.root = parse_html(self.html)
+
+    def select(self, tag: str | None = None, *, cls: str | None = None, **attrs) -> list[Element]:
+        return select(self.root, tag, cls=cls, **attrs)
+
+    def one(self, tag: str | None = None, *, cls: str | None = None, **attrs) -> Element:
+        found = self.select(tag, cls=cls, **attrs)
+        assert len(found) == 1, f"expected one <{tag or '*'} class={cls} {attrs}>, found {len(found)}"
+        return found[0]
+
+    @property
+    def text(self) -> str:
+        """The page's visible text (the body), whitespace collapsed."""
+        return text_of(self.select("body")[0])
+
+    @property
+    def form_actions(self) -> list[str]:
+        return [dict(form.attributes).get("action", "") for form in self.select("form")]
+
+    def links_to(self, href: str) -> list[Element]:
+        return self.select("a", href=href)
+
+    @property
+    def alerts(self) -> list[str]:
+        """Error texts shown next to fields or forms."""
+        return [text_of(element) for element in self.select(role="alert")]
+
+    @property
+    def flashes(self) -> list[str]:
+        return [text_of(element) for element in self.select("li", cls="message")]
+
+
+def select(within: Element, tag: str | None = None, *, cls: str | None = None, **attrs) -> list[Element]:
+    """Elements under `within` by tag, class and exact attribute values (`data_x` means `data-x`)."""
+    wanted = {name.replace("_", "-"): value for name, value in attrs.items()}
+    return [element for element in _walk(within) if _matches(element, tag, cls, wanted)]
+
+
+def text_of(element) -> str:
+    if isinstance(element, str):
+        return element
+    return " ".join(part for part in (text_of(child) for child in element.children) if part).strip()
+
+
+def attr(element: Element, name: str):
+    return dict(element.attributes).get(name)
+
+
+def _walk(element):
+    for child in element.children:
+        if isinstance(child, Element):
+            yield child
+            yield from _walk(child)
+
+
+def _matches(element: Element, tag, cls, wanted) -> bool:
+    if tag and element.name != tag:
+        return False
+    attributes = dict(element.attributes)
+    if cls and cls not in (attributes.get("class") or "").split():
+        return False
+    return all(attributes.get(name, object()) == value for name, value in wanted.items())
