@@ -168,6 +168,7 @@ def _appealed(case, people):
 
 def _appeal_decided(case, people):
     _appealed(case, people)
+    services.appeal_claim(case=case, agent=people["senior"])
     services.case_decide_appeal(
         case=case,
         agent=people["senior"],

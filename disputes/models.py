@@ -229,6 +229,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def _may_appeal(self) -> bool:
         return self.appealed_by_id is None and self.appeal_until is not None and timezone.now() <= self.appeal_until
 
+    def _no_evidence_outstanding(self) -> bool:
+        return not self.evidence_requests.filter(fulfilled_at__isnull=True, due_at__gte=timezone.now()).exists()
+
     def _return_overdue(self) -> bool:
         return self.return_due_at is not None and timezone.now() > self.return_due_at
 
@@ -349,10 +352,11 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=State.ESCALATED,
         target=State.IN_MEDIATION,
-        permission=perms.is_agent,
+        permission=perms.is_agent_or_system,
         custom={"label": "Claim for mediation"},
     )
     def claim(self, *, agent, at: datetime):
+        """An agent takes the case, or the system assigns it to one (round robin)."""
         self.agent = agent
 
     @transition(
@@ -370,6 +374,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=State.IN_MEDIATION,
         target=RETURN_VALUE(State.RESOLVED, State.AWAITING_RETURN),
+        conditions=[_no_evidence_outstanding],
         permission=perms.is_assigned_agent,
         custom={"label": "Decide"},
     )
@@ -410,13 +415,16 @@ class Case(ConcurrentTransitionMixin, models.Model):
         custom={"label": "Appeal the outcome"},
     )
     def appeal(self, *, appellant, at: datetime):
+        """The appeal waits in the queue for a senior agent, on the agents' decision clock."""
         self.appealed_by = appellant
+        self.agent = None
+        self.agent_decision_due_at = at + timedelta(hours=self.rules.agent_decision_hours)
 
     @transition(
         field=state,
         source=State.APPEALED,
         target=State.CLOSED,
-        permission=perms.is_senior_agent,
+        permission=perms.is_assigned_senior_agent,
         custom={"label": "Decide the appeal"},
     )
     def decide_appeal(self, *, outcome: str, refund_amount: Decimal | None, at: datetime):

@@ -53,3 +53,11 @@ def is_assigned_agent(case, user) -> bool:
 
 def is_senior_agent(case, user) -> bool:
     return is_senior_agent_user(user) and not is_case_party(case, user)
+
+
+def is_assigned_senior_agent(case, user) -> bool:
+    return is_senior_agent(case, user) and case.agent_id == user.pk
+
+
+def is_agent_or_system(case, user) -> bool:
+    return is_agent(case, user) or is_system_user(user)

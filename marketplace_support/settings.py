@@ -179,3 +179,7 @@ DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-pass-2026")
 EVIDENCE_MAX_BYTES = int(os.environ.get("EVIDENCE_MAX_BYTES", str(10 * 1024 * 1024)))
 # Files above this size are streamed to a temporary file rather than held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# Mediation: assign new escalations round robin to agents marked available, up to a cap each.
+AUTO_ASSIGN_ESCALATIONS = env_bool("AUTO_ASSIGN_ESCALATIONS", True)
+AGENT_MAX_OPEN_CASES = int(os.environ.get("AGENT_MAX_OPEN_CASES", "15"))

@@ -8,6 +8,9 @@ commit. A refusal raises a `disputes.exceptions` error and writes nothing.
 from disputes.services._common import case_available_actions, system_user
 from disputes.services.cases import (
     TRANSITION_SERVICES,
+    agent_set_available,
+    appeal_claim,
+    assign_escalation_automatically,
     case_accept_claim,
     case_appeal,
     case_claim,
@@ -22,8 +25,10 @@ from disputes.services.cases import (
     case_lapse_return,
     case_mark_return_shipped,
     case_reassign,
+    case_take_next,
     case_transition,
     case_withdraw,
+    evidence_request_create,
     offer_accept,
     offer_decline,
     offer_make,
@@ -34,6 +39,11 @@ from disputes.services.cases import (
 
 __all__ = [
     "TRANSITION_SERVICES",
+    "agent_set_available",
+    "appeal_claim",
+    "assign_escalation_automatically",
+    "case_take_next",
+    "evidence_request_create",
     "case_accept_claim",
     "case_appeal",
     "case_available_actions",

@@ -4,16 +4,36 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Count, F
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from disputes.events import announce
 from disputes.exceptions import CaseChanged, FilingRefused, InvalidInput
-from disputes.models import REFUND_OUTCOMES, Case, Decision, Offer, Order, Outcome, RefundInstruction
-from disputes.permissions import is_agent, is_assigned_agent, is_case_buyer, is_case_party, is_senior_agent
+from disputes.models import (
+    REFUND_OUTCOMES,
+    AgentStatus,
+    Case,
+    Decision,
+    EvidenceRequest,
+    Offer,
+    Order,
+    Outcome,
+    RefundInstruction,
+)
+from disputes.permissions import (
+    is_agent,
+    is_agent_user,
+    is_assigned_agent,
+    is_case_buyer,
+    is_case_party,
+    is_senior_agent,
+    is_senior_agent_user,
+)
 from disputes.services._common import (
     event_for,
     lock_case,
@@ -200,7 +220,8 @@ def case_escalate(*, case: Case, buyer, note: str = "") -> Case:
     offer = case.pending_offer()
     if offer is not None:
         _answer_offer(offer, status=Offer.Status.DECLINED, actor=buyer, at=now, buyer_answer=Offer.Answer.REJECTED)
-    return _fire(case, "escalate", buyer, with_note("Buyer asked the platform to step in", note), at=now)
+    case = _fire(case, "escalate", buyer, with_note("Buyer asked the platform to step in", note), at=now)
+    return _assign_if_enabled(case, at=now)
 
 
 @transaction.atomic
@@ -279,7 +300,121 @@ def proposal_answer(*, case: Case, party, accept: bool) -> Case:
 
 
 def case_claim(*, case: Case, agent) -> Case:
+    if not is_agent(case, agent):  # the system assigns through `assign_escalation_automatically`
+        raise PermissionDenied("Only an agent who is not a party takes a case.")
     return _transition(case, "claim", agent, "Agent took the case for mediation", agent=agent)
+
+
+@transaction.atomic
+def case_take_next(*, agent) -> Case | None:
+    """Give the agent the most urgent unassigned case they may take; None when there is none.
+
+    Rows another agent is taking are skipped (SKIP LOCKED), so two agents pressing "take next"
+    at once get two different cases.
+    """
+    states = [Case.State.ESCALATED] + ([Case.State.APPEALED] if is_senior_agent_user(agent) else [])
+    candidates = (
+        Case.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("order", "policy_version")
+        .filter(state__in=states, agent__isnull=True)
+        .exclude(buyer=agent)
+        .exclude(seller=agent)
+        .order_by("agent_decision_due_at", "pk")
+    )
+    for case in candidates[:20]:
+        if case.state == Case.State.APPEALED:
+            if case.decisions.filter(decided_by=agent).exists():
+                continue
+            return _assign_appeal(case, agent, actor=agent)
+        try:
+            return _fire(case, "claim", agent, "Agent took the next case", at=timezone.now(), agent=agent)
+        except CaseChanged:
+            continue
+    return None
+
+
+@transaction.atomic
+def appeal_claim(*, case: Case, agent) -> Case:
+    """A senior agent who did not decide the case takes its appeal."""
+    case = lock_case(case)
+    if case.state != Case.State.APPEALED:
+        raise refusal(case, "appeal_claim", agent, "Only a case under appeal is taken this way.")
+    if not is_senior_agent(case, agent):
+        raise PermissionDenied("Appeals go to senior agents.")
+    if case.agent_id is not None:
+        raise refusal(case, "appeal_claim", agent, "Another senior agent has this appeal.")
+    if case.decisions.filter(decided_by=agent).exists():
+        raise refusal(case, "appeal_claim", agent, "You decided this case; another senior agent reviews the appeal.")
+    return _assign_appeal(case, agent, actor=agent)
+
+
+def _assign_appeal(case: Case, agent, *, actor) -> Case:
+    case.agent = agent
+    save_with_history(case, actor=actor, reason=f"Appeal taken by {agent.get_full_name() or agent.username}")
+    announce(event_for("appeal_taken", case, actor=actor, from_state=case.state, at=timezone.now()))
+    return case
+
+
+def assign_escalation_automatically(case: Case, *, at: datetime) -> Case:
+    """Round robin among available agents under their cap; leaves the case queued if none.
+
+    Runs inside the escalating transaction, on the locked case.
+    """
+    statuses = (
+        AgentStatus.objects.select_for_update()
+        .filter(is_available=True)
+        .select_related("agent")
+        .order_by(F("last_assigned_at").asc(nulls_first=True), "pk")
+    )
+    open_cases = dict(
+        Case.objects.filter(state=Case.State.IN_MEDIATION, agent__in=[s.agent_id for s in statuses])
+        .values_list("agent")
+        .annotate(n=Count("pk"))
+    )
+    for status in statuses:
+        if open_cases.get(status.agent_id, 0) >= settings.AGENT_MAX_OPEN_CASES or not is_agent(case, status.agent):
+            continue
+        status.last_assigned_at = at
+        status.save(update_fields=["last_assigned_at"])
+        name = status.agent.get_full_name() or status.agent.username
+        return _fire(case, "claim", system_user(), f"Assigned to {name} automatically", at=at, agent=status.agent)
+    return case
+
+
+@transaction.atomic
+def agent_set_available(*, agent, available: bool):
+    """An agent opts in or out of automatic assignment."""
+    if not is_agent_user(agent):
+        raise PermissionDenied("Only agents take assignments.")
+    status, _ = AgentStatus.objects.update_or_create(agent=agent, defaults={"is_available": available})
+    return status
+
+
+@transaction.atomic
+def evidence_request_create(*, case: Case, agent, party, note: str, due_at: datetime):
+    """The assigned agent asks the buyer or the seller for evidence by a date."""
+    case = lock_case(case)
+    if case.state not in (Case.State.IN_MEDIATION, Case.State.APPEALED):
+        raise refusal(case, "evidence_request", agent, "Evidence is requested while we mediate or review an appeal.")
+    if not (is_agent(case, agent) and case.agent_id == agent.pk):
+        raise PermissionDenied("Only the agent assigned to the case requests evidence.")
+    errors = {}
+    if party is None or party.pk not in (case.buyer_id, case.seller_id):
+        errors["party"] = ["Ask the buyer or the seller."]
+    if not (note or "").strip():
+        errors["note"] = ["Say what you need."]
+    if due_at is None or due_at <= timezone.now():
+        errors["due_at"] = ["Choose a date in the future."]
+    if errors:
+        raise InvalidInput("The request is not complete.", errors=errors)
+    now = timezone.now()
+    request = EvidenceRequest.objects.create(
+        case=case, requested_from=party, requested_by=agent, note=note.strip(), due_at=due_at, created_at=now
+    )
+    side = "buyer" if party.pk == case.buyer_id else "seller"
+    save_with_history(case, actor=agent, reason=f"Evidence requested from the {side} by {due_at:%Y-%m-%d %H:%M} UTC")
+    announce(event_for("evidence_requested", case, actor=agent, from_state=case.state, at=now, request_id=request.pk))
+    return request
 
 
 @transaction.atomic
@@ -342,8 +477,17 @@ def case_decide_appeal(*, case: Case, agent, outcome: str, amount: Decimal | Non
 # also when an adapter names these actions through `case_transition`.
 
 
+@transaction.atomic
 def case_escalate_unanswered(*, case: Case, actor=None) -> Case:
-    return _transition(case, "escalate_unanswered", actor or system_user(), "The seller did not answer in time")
+    now = timezone.now()
+    case = _transition(case, "escalate_unanswered", actor or system_user(), "The seller did not answer in time")
+    return _assign_if_enabled(case, at=now)
+
+
+def _assign_if_enabled(case: Case, *, at: datetime) -> Case:
+    if settings.AUTO_ASSIGN_ESCALATIONS:
+        return assign_escalation_automatically(case, at=at)
+    return case
 
 
 def case_lapse_return(*, case: Case, actor=None) -> Case:
@@ -443,6 +587,7 @@ def _check(case: Case, action: str, actor) -> None:
 
 CONDITION_MESSAGES = {
     "escalate": "You can ask us to step in once the seller has had time to answer, or as soon as they decline.",
+    "decide": "Evidence was requested and is not due yet: decide once it arrives or its date passes.",
     "escalate_unanswered": "The seller still has time to answer.",
     "accept_offer": "There is no offer from the seller to accept.",
     "decline_offer": "There is no offer from the seller to decline.",

@@ -50,6 +50,9 @@ def evidence_add(*, case: Case, uploader, files: Sequence[UploadedFile], descrip
     if case.state in FINISHED_STATES:
         raise refusal(case, "evidence_add", uploader, "This case is finished; it takes no more evidence.")
     stored = store_evidence(case=case, uploader=uploader, files=files, description=description)
+    case.evidence_requests.filter(requested_from=uploader, fulfilled_at__isnull=True).update(
+        fulfilled_at=timezone.now()
+    )
     announce(
         event_for(
             "evidence_added",

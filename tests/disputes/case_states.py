@@ -86,9 +86,10 @@ def to_appealed(case: Case, **staff) -> Case:
 
 
 def to_closed(case: Case, *, senior, **staff) -> Case:
-    """A senior agent upholds the resolution on appeal."""
+    """A senior agent takes the appeal and upholds the resolution."""
+    services.appeal_claim(case=to_appealed(case), agent=senior)
     services.case_decide_appeal(
-        case=to_appealed(case),
+        case=case,
         agent=senior,
         outcome="partial_refund",
         amount=OFFERED_AMOUNT,

@@ -118,7 +118,8 @@ def assigned_to(who: str) -> Callable:
 
 
 def appealed_by(who: str) -> Callable:
-    return lambda case, at, people: {"appealed_by": people[who]}
+    """The appeal waits unassigned for a senior agent, on a fresh decision clock."""
+    return lambda case, at, people: {"appealed_by": people[who], "agent": None, "agent_decision_due_at": at + AGENT_DECISION}
 
 
 def appeal_decided(case, at, people):
@@ -134,6 +135,10 @@ def proposal_accepted_by(side: str) -> Callable:
         services.proposal_answer(case=case, party=people[side], accept=True)
 
     return prepare
+
+
+def appeal_taken_by_senior(case, people):
+    services.appeal_claim(case=case, agent=people["senior"])
 
 
 def proposal_made(case, people):
@@ -219,7 +224,7 @@ ALLOWED = [
     Move("appeal",              S.RESOLVED,        "seller", S.APPEALED,
          f"Appeal: {GROUNDS}", expect=appealed_by("seller")),
     Move("decide_appeal",       S.APPEALED,        "senior", S.CLOSED,
-         f"Appeal decision: Full refund. {RATIONALE}", expect=appeal_decided),
+         f"Appeal decision: Full refund. {RATIONALE}", expect=appeal_decided, prepare=appeal_taken_by_senior),
     Move("close",               S.RESOLVED,        "system", S.CLOSED,
          "The appeal window passed", wait=APPEAL_WINDOW + SECOND, expect=closed),
 ]

@@ -273,6 +273,7 @@ def test_case_resolution_without_money_instructs_no_refund(settle, outcome, orde
 
 def _appeal(case, party, senior, outcome, amount=None):
     services.case_appeal(case=case, party=party, grounds="Not enough.")
+    services.appeal_claim(case=case, agent=senior)
     services.case_decide_appeal(case=case, agent=senior, outcome=outcome, amount=amount, rationale=RATIONALE)
     return reload(case)
 
