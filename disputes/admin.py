@@ -7,7 +7,17 @@ from django_fsm.admin import FSMAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from disputes.exceptions import DisputeError, InvalidInput
-from disputes.models import Case, Decision, Offer, Order, Outcome, RefundInstruction
+from disputes.models import (
+    AgentStatus,
+    CannedReply,
+    Case,
+    Decision,
+    EvidenceRequest,
+    Offer,
+    Order,
+    Outcome,
+    RefundInstruction,
+)
 from disputes.services import case_transition
 
 
@@ -185,3 +195,36 @@ class DecisionAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
 class RefundInstructionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["idempotency_key", "amount", "currency", "status", "created_at"]
     list_filter = ["status"]
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(SimpleHistoryAdmin):
+    """Replies agents start from, edited here with their history."""
+
+    list_display = ["title", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["title", "body"]
+    fields = ["title", "body", "is_active"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        placeholders = ", ".join("{%s}" % name for name in CannedReply.PLACEHOLDERS)
+        kwargs.setdefault("help_texts", {})["body"] = f"Placeholders filled in for each case: {placeholders}."
+        return super().get_form(request, obj, **kwargs)
+
+
+@admin.register(EvidenceRequest)
+class EvidenceRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Written by agents from the console; shown here for the record."""
+
+    list_display = ["__str__", "requested_from", "requested_by", "due_at", "fulfilled_at"]
+    list_select_related = ["case", "requested_from", "requested_by"]
+    search_fields = ["requested_from__username", "requested_by__username", "note"]
+
+
+@admin.register(AgentStatus)
+class AgentStatusAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Agents set themselves available or away in the console."""
+
+    list_display = ["agent", "is_available", "last_assigned_at"]
+    list_filter = ["is_available"]
+    list_select_related = ["agent"]

@@ -45,6 +45,12 @@ class _DeskConsumer(AsyncWebsocketConsumer):
     async def error(self, code: str, message: str) -> None:
         await self.send_json({"type": "error", "code": code, "message": message})
 
+    async def refuse(self, code: int) -> None:
+        # Accept first: a close before the handshake completes reaches a browser as HTTP 403
+        # (close code 1006), and the client could not tell "sign in" from "no such case".
+        await self.accept()
+        await self.close(code=code)
+
     async def session_ended(self, event):
         await self.close(code=SESSION_ENDED)
 
@@ -55,14 +61,14 @@ class CaseConsumer(_DeskConsumer):
     async def connect(self):
         self.user = self.scope["user"]
         if not self.user.is_authenticated:
-            await self.close(code=NOT_SIGNED_IN)
+            await self.refuse(NOT_SIGNED_IN)
             return
         try:  # the same scoping as the pages: a case that is not yours does not exist
             self.case = await database_sync_to_async(selectors.case_get)(
                 user=self.user, reference=self.scope["url_route"]["kwargs"]["reference"]
             )
         except Http404:
-            await self.close(code=NOT_FOUND)
+            await self.refuse(NOT_FOUND)
             return
         self.is_agent = await database_sync_to_async(is_agent_user)(self.user)
         self.sent_at: list[float] = []
@@ -168,10 +174,10 @@ class QueueConsumer(_DeskConsumer):
     async def connect(self):
         user = self.scope["user"]
         if not user.is_authenticated:
-            await self.close(code=NOT_SIGNED_IN)
+            await self.refuse(NOT_SIGNED_IN)
             return
         if not await database_sync_to_async(is_agent_user)(user):
-            await self.close(code=NOT_ALLOWED)
+            await self.refuse(NOT_ALLOWED)
             return
         await self.join(queue_group(), user_group(user.pk))
         await self.accept()

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from disputes import services
-from disputes.models import Case, Order
+from disputes.models import CannedReply, Case, Order
 from disputes.roles import POLICY_EDITORS, SENIOR_AGENTS, SUPPORT_AGENTS, ensure_staff_groups
 from policies.models import Policy
 from policies.services import policy_save
@@ -434,6 +434,31 @@ SCENARIOS = [
     ),
 ]
 
+# Replies agents start from in the console; admins edit them. Placeholders are filled per case.
+CANNED_REPLIES = [
+    (
+        "Taking the case",
+        "Hello {buyer_name} and {seller_name},\n\nI am {agent_name} from the support team, and I am now handling "
+        "case {reference} about “{item}”. I will read everything you have both sent and aim to decide by "
+        "{deadline}.\n\nThank you for your patience.",
+    ),
+    (
+        "Photos from the buyer",
+        "Hello {buyer_name},\n\nTo decide case {reference} fairly, please add clear photos of the {item} and its "
+        "packaging to the case by {deadline}. Without them we decide on what we have.\n\n{agent_name}",
+    ),
+    (
+        "Proof of shipping from the seller",
+        "Hello {seller_name},\n\nPlease add the shipping receipt or the tracking details for the {item} to case "
+        "{reference} by {deadline}. Without them we decide on what we have.\n\n{agent_name}",
+    ),
+    (
+        "Proposal explained",
+        "Hello {buyer_name} and {seller_name},\n\nI have proposed an outcome for case {reference}. Each of you can "
+        "accept or reject it from your case page; if you both accept, it settles the case.\n\n{agent_name}",
+    ),
+]
+
 # Orders without a case, for filing one by hand.
 SPARE_ORDERS = [
     (21, "buyer", "seller", "Canvas tote bag", "19.00"),
@@ -472,6 +497,21 @@ def seed_demo(*, password: str) -> dict:
         if not Order.objects.filter(external_id=_external_id(number)).exists():
             _order(number, people[buyer], people[seller], item, amount)
             created["orders"] += 1
+    created["canned_replies"] = _canned_replies(people["admin"])
+    # Only now, with every scenario in its state: an available agent is assigned new escalations
+    # automatically, which would take the escalated scenarios straight into mediation.
+    services.agent_set_available(agent=people["agent"], available=True)
+    return created
+
+
+def _canned_replies(admin) -> int:
+    created = 0
+    for title, body in CANNED_REPLIES:
+        if not CannedReply.objects.filter(title=title).exists():
+            reply = CannedReply(title=title, body=body)
+            reply._history_user = admin
+            reply.save()
+            created += 1
     return created
 
 

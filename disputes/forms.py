@@ -169,3 +169,105 @@ def _time_zone_choices():
 
 class ProfileForm(forms.Form):
     time_zone = forms.ChoiceField(label="Time zone", choices=_time_zone_choices, required=False)
+
+
+# The staff console. Each form carries what its service takes; the view makes the one call.
+
+
+class PartyMessageForm(OnceForm):
+    body = forms.CharField(
+        label="Message to the buyer and the seller",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=Message.MAX_LENGTH,
+    )
+
+
+class InternalNoteForm(OnceForm):
+    body = forms.CharField(
+        label="Internal note (agents only)",
+        help_text="Never shown to the buyer or the seller.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=Message.MAX_LENGTH,
+    )
+
+
+class CannedReplyForm(forms.Form):
+    """Not a write: it fills the message to the parties with a reply, placeholders filled."""
+
+    reply = forms.ModelChoiceField(label="Canned reply", queryset=None, empty_label=None)
+
+    def __init__(self, *args, replies, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reply"].queryset = replies
+
+
+def _local_datetime_widget():
+    return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class EvidenceRequestForm(OnceForm):
+    party = forms.ChoiceField(label="Ask", widget=forms.RadioSelect)
+    note = forms.CharField(
+        label="What do you need?", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+    due_at = forms.DateTimeField(
+        label="Needed by", widget=_local_datetime_widget(), help_text="In your time zone."
+    )
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.case = case
+        self.fields["party"].choices = [
+            ("buyer", f"The buyer, {case.buyer.get_full_name() or case.buyer.username}"),
+            ("seller", f"The seller, {case.seller.get_full_name() or case.seller.username}"),
+        ]
+
+    def clean_party(self):
+        return self.case.buyer if self.cleaned_data["party"] == "buyer" else self.case.seller
+
+
+class ProposalForm(OnceForm):
+    kind = forms.ChoiceField(label="Propose", choices=Outcome.choices, widget=forms.RadioSelect)
+    amount = forms.DecimalField(
+        label="Refund amount",
+        required=False,
+        help_text="For a partial refund (a full refund is the order amount).",
+        **MONEY_FIELD,
+    )
+    note = forms.CharField(
+        label="Why this is fair (shown to both parties)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class DecideForm(OnceForm):
+    outcome = forms.ChoiceField(label="Outcome", choices=Outcome.choices, widget=forms.RadioSelect)
+    amount = forms.DecimalField(
+        label="Refund amount",
+        required=False,
+        help_text="For a partial refund (a full refund is the order amount).",
+        **MONEY_FIELD,
+    )
+    rationale = forms.CharField(
+        label="Rationale",
+        help_text="Binding and shown to both parties: cite the rule of the policy it rests on.",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class ReassignForm(OnceForm):
+    agent = forms.ModelChoiceField(label="Hand to", queryset=None, empty_label=None)
+
+    def __init__(self, *args, agents, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].queryset = agents
+        self.fields["agent"].label_from_instance = lambda user: user.get_full_name() or user.username
+
+
+class AvailabilityForm(OnceForm):
+    available = forms.TypedChoiceField(
+        choices=[("1", "Available"), ("0", "Away")], coerce=lambda value: value == "1", widget=forms.HiddenInput
+    )

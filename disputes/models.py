@@ -1,6 +1,6 @@
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from pathlib import PurePath
 
@@ -13,6 +13,7 @@ from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transi
 from simple_history.models import HistoricalRecords
 
 from disputes import permissions as perms
+from disputes.clock import deadline_after
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -147,6 +148,12 @@ class Case(ConcurrentTransitionMixin, models.Model):
     return_due_at = models.DateTimeField(null=True, blank=True)
     appeal_until = models.DateTimeField(null=True, blank=True)
 
+    buyer_answer_due_at = models.DateTimeField(null=True, blank=True)
+    return_confirm_due_at = models.DateTimeField(null=True, blank=True)
+    decision_overdue_at = models.DateTimeField(null=True, blank=True)
+    raised_to_seniors_at = models.DateTimeField(null=True, blank=True)
+
+    buyer_last_active_at = models.DateTimeField(null=True, blank=True)
     seller_answered_at = models.DateTimeField(null=True, blank=True)
     seller_declined_at = models.DateTimeField(null=True, blank=True)
     return_carrier = models.CharField(max_length=100, blank=True)
@@ -233,7 +240,18 @@ class Case(ConcurrentTransitionMixin, models.Model):
         return not self.evidence_requests.filter(fulfilled_at__isnull=True, due_at__gte=timezone.now()).exists()
 
     def _return_overdue(self) -> bool:
+        """Sent back and not confirmed in time, or never sent back within the window."""
+        if self.return_shipped_at is not None:
+            return self.return_confirm_due_at is not None and timezone.now() > self.return_confirm_due_at
         return self.return_due_at is not None and timezone.now() > self.return_due_at
+
+    def _buyer_silent(self) -> bool:
+        """It is the buyer's move and they let the answer window or the inactivity window pass."""
+        now = timezone.now()
+        if self.buyer_answer_due_at is not None and now > self.buyer_answer_due_at:
+            return True
+        last_seen = self.buyer_last_active_at or self.filed_at
+        return now > deadline_after(last_seen, self.rules, days=self.rules.buyer_inactivity_days)
 
     def _appeal_window_passed(self) -> bool:
         return self.appeal_until is None or timezone.now() > self.appeal_until
@@ -244,13 +262,13 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.outcome = outcome
         self.refund_amount = refund_amount if outcome in REFUND_OUTCOMES else None
         if outcome == Outcome.RETURN_AND_REFUND:
-            self.return_due_at = at + timedelta(days=self.rules.return_shipping_days)
+            self.return_due_at = deadline_after(at, self.rules, days=self.rules.return_shipping_days)
             return self.State.AWAITING_RETURN
         return self._resolve(at=at)
 
     def _resolve(self, *, at: datetime) -> str:
         self.resolved_at = at
-        self.appeal_until = at + timedelta(days=self.rules.appeal_window_days)
+        self.appeal_until = deadline_after(at, self.rules, days=self.rules.appeal_window_days)
         return self.State.RESOLVED
 
     @transition(
@@ -263,6 +281,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def make_offer(self, *, at: datetime):
         """The seller proposes a remedy; a newer offer replaces a pending one."""
         self.seller_answered_at = self.seller_answered_at or at
+        self._start_buyer_clock(at=at)
+
+    def _start_buyer_clock(self, *, at: datetime):
+        self.buyer_answer_due_at = deadline_after(at, self.rules, hours=self.rules.offer_response_hours)
 
     @transition(
         field=state,
@@ -274,6 +296,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def decline_claim(self, *, at: datetime):
         self.seller_answered_at = self.seller_answered_at or at
         self.seller_declined_at = at
+        self._start_buyer_clock(at=at)
 
     @transition(
         field=state,
@@ -311,6 +334,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     )
     def decline_offer(self, *, at: datetime):
         """Back to the seller, who may offer again; their answer deadline does not move."""
+        self.buyer_answer_due_at = None
 
     @transition(
         field=state,
@@ -336,7 +360,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     def _start_platform_clock(self, *, at: datetime):
         self.escalated_at = at
-        self.agent_decision_due_at = at + timedelta(hours=self.rules.agent_decision_hours)
+        self.buyer_answer_due_at = None
+        self.agent_decision_due_at = deadline_after(at, self.rules, hours=self.rules.agent_decision_hours)
 
     @transition(
         field=state,
@@ -400,11 +425,35 @@ class Case(ConcurrentTransitionMixin, models.Model):
         custom={"label": "Resolve: return window passed"},
     )
     def lapse_return(self, *, at: datetime):
-        """The return window passed: refunded if the buyer shipped it back, else nothing is owed."""
+        """The seller did not confirm a return in time (refunded), or it was never sent (nothing owed)."""
         if not self.return_shipped_at:
             self.outcome = Outcome.NO_ACTION
             self.refund_amount = None
         return self._resolve(at=at)
+
+    @transition(
+        field=state,
+        source=State.OPEN,
+        target=State.RESOLVED,
+        conditions=[_seller_answer_overdue],
+        permission=perms.is_system,
+        custom={"label": "Resolve by rule: seller did not answer"},
+    )
+    def resolve_automatically(self, *, outcome: str, refund_amount: Decimal | None, at: datetime):
+        """A policy rule settles a common case; the decision names the rule and stays appealable."""
+        return self._settle(outcome=outcome, refund_amount=refund_amount, at=at)
+
+    @transition(
+        field=state,
+        source=State.AWAITING_BUYER,
+        target=State.CLOSED,
+        conditions=[_buyer_silent],
+        permission=perms.is_system,
+        custom={"label": "Close: the buyer did not answer"},
+    )
+    def close_inactive(self, *, at: datetime):
+        self.buyer_answer_due_at = None
+        self.closed_at = at
 
     @transition(
         field=state,
@@ -418,7 +467,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
         """The appeal waits in the queue for a senior agent, on the agents' decision clock."""
         self.appealed_by = appellant
         self.agent = None
-        self.agent_decision_due_at = at + timedelta(hours=self.rules.agent_decision_hours)
+        self.decision_overdue_at = self.raised_to_seniors_at = None
+        self.agent_decision_due_at = deadline_after(at, self.rules, hours=self.rules.agent_decision_hours)
 
     @transition(
         field=state,
@@ -500,6 +550,7 @@ class Decision(models.Model):
     """A binding outcome set by an agent (mediation) or a senior agent (appeal)."""
 
     class Stage(models.TextChoices):
+        AUTOMATIC = "automatic", "Automatic"
         MEDIATION = "mediation", "Mediation"
         APPEAL = "appeal", "Appeal"
 
@@ -508,6 +559,8 @@ class Decision(models.Model):
     outcome = models.CharField(max_length=30, choices=Outcome.choices)
     amount = models.DecimalField(**MONEY, null=True, blank=True)
     rationale = models.TextField()
+    rule = models.CharField(max_length=50, blank=True, help_text="The policy rule behind an automatic decision.")
+    facts = models.JSONField(default=dict, blank=True, help_text="What the rule saw when it fired.")
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField()
 
@@ -538,6 +591,11 @@ class RefundInstruction(models.Model):
     idempotency_key = models.CharField(max_length=100, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    payment_reference = models.CharField(max_length=200, blank=True, help_text="What the payment side answered.")
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -675,6 +733,7 @@ class EvidenceRequest(models.Model):
     due_at = models.DateTimeField()
     created_at = models.DateTimeField()
     fulfilled_at = models.DateTimeField(null=True, blank=True)
+    missed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -711,3 +770,29 @@ class CaseViewer(models.Model):
 
     def __str__(self):
         return f"{self.agent} on {self.case.reference}"
+
+
+class Reminder(models.Model):
+    """A reminder sent before one deadline of a case: one per deadline, never twice."""
+
+    class Kind(models.TextChoices):
+        SELLER_ANSWER = "seller_answer", "Seller's answer"
+        BUYER_ANSWER = "buyer_answer", "Buyer's answer"
+        RETURN_SHIPPING = "return_shipping", "Sending the return"
+        RETURN_CONFIRM = "return_confirm", "Confirming the return"
+        AGENT_DECISION = "agent_decision", "Agent's decision"
+        EVIDENCE = "evidence", "Requested evidence"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    due_at = models.DateTimeField()
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind", "due_at", "recipient"], name="reminder_once_per_deadline")
+        ]
+
+    def __str__(self):
+        return f"Reminder: {self.get_kind_display()} on {self.case.reference}"

@@ -4,6 +4,7 @@ Runs from `case_event`, that is after the change committed. Internal notes tell 
 """
 
 import logging
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -38,6 +39,9 @@ EVENT_TEXT = {
     "appeal": "{actor} appealed the outcome of case {reference}.",
     "decide_appeal": "The appeal on case {reference} was decided.",
     "close": "Case {reference} is closed.",
+    "resolve_automatically": "Case {reference} was resolved by rule: the seller did not answer in time.",
+    "close_inactive": "Case {reference} was closed: the buyer did not answer in time.",
+    "evidence_requested": "Our team asked for more evidence on case {reference}: see the case for what and by when.",
     "message_posted": "{actor} wrote on case {reference}.",
     "evidence_added": "{actor} added evidence to case {reference}.",
     "reassigned": "Case {reference} has a new agent.",
@@ -46,6 +50,9 @@ EVENT_TEXT = {
 
 @receiver(case_event, dispatch_uid="disputes.notify_parties")
 def notify_parties(sender, event: CaseEvent, **kwargs) -> None:
+    if event.name == "reminder":
+        _remind(event)
+        return
     template = EVENT_TEXT.get(event.name)
     if template is None:
         return
@@ -57,6 +64,25 @@ def notify_parties(sender, event: CaseEvent, **kwargs) -> None:
             continue
         Notification.objects.create(recipient=recipient, case=case, event=event.name, text=text, created_at=event.at)
         _email(recipient, case, text)
+
+
+REMINDER_TEXT = {
+    "seller_answer": "Reminder: please answer case {reference} by {due}.",
+    "buyer_answer": "Reminder: the seller is waiting for your answer on case {reference} until {due}.",
+    "return_shipping": "Reminder: send the item back for case {reference} by {due}.",
+    "return_confirm": "Reminder: confirm the returned item arrived on case {reference} by {due}, or we refund.",
+    "agent_decision": "Reminder: case {reference} is due for a decision by {due}.",
+    "evidence": "Reminder: we asked you for evidence on case {reference} by {due}.",
+}
+
+
+def _remind(event: CaseEvent) -> None:
+    case = Case.objects.select_related("order").get(pk=event.case_id)
+    recipient = get_user_model().objects.get(pk=event.data["recipient_id"])
+    due = datetime.fromisoformat(event.data["due_at"])
+    text = REMINDER_TEXT[event.data["kind"]].format(reference=case.reference, due=f"{due:%d %b %Y %H:%M} UTC")
+    Notification.objects.create(recipient=recipient, case=case, event="reminder", text=text, created_at=event.at)
+    _email(recipient, case, text)
 
 
 def _display_name(actor, case: Case) -> str:

@@ -10,7 +10,7 @@ from datetime import datetime
 from itertools import chain
 
 from disputes.models import Case, Offer
-from disputes.permissions import is_case_buyer, is_case_seller
+from disputes.permissions import is_agent, is_case_buyer, is_case_seller, is_senior_agent
 
 S = Case.State
 
@@ -163,3 +163,52 @@ class _Names:
 
 def pending_offer(offers) -> Offer | None:
     return next((offer for offer in offers if offer.status == Offer.Status.PENDING), None)
+
+
+# The staff console
+
+
+@dataclass(frozen=True)
+class ConsoleActions:
+    """What the agent looking at a case may do from the workspace. The transitions come from the
+    state machine; the other steps mirror their service's check (the service stays the judge)."""
+
+    claim: bool = False  # take this escalated case
+    take_appeal: bool = False  # a senior agent takes an appeal nobody has yet
+    propose: bool = False
+    decide: bool = False
+    decide_held_until: datetime | None = None  # requested evidence holds the decision until then
+    decide_appeal: bool = False
+    request_evidence: bool = False
+    reassign: bool = False
+    write: bool = False  # to the parties; internal notes are always open to agents
+
+    @property
+    def assigned_work(self) -> bool:
+        return self.propose or self.decide or bool(self.decide_held_until) or self.decide_appeal or self.request_evidence
+
+
+def console_actions(case: Case, user, *, decisions, evidence_requests) -> ConsoleActions:
+    transitions = {transition.name for transition in case.get_available_user_state_transitions(user)}
+    assigned = is_agent(case, user) and case.agent_id == user.pk
+    working = case.state in (S.IN_MEDIATION, S.APPEALED)
+    held_until = None
+    if case.state == S.IN_MEDIATION and assigned and "decide" not in transitions:
+        open_requests = [request.due_at for request in evidence_requests if request.is_outstanding]
+        held_until = max(open_requests) if open_requests else None
+    return ConsoleActions(
+        claim="claim" in transitions,
+        take_appeal=(
+            case.state == S.APPEALED
+            and case.agent_id is None
+            and is_senior_agent(case, user)
+            and all(decision.decided_by_id != user.pk for decision in decisions)
+        ),
+        propose=case.state == S.IN_MEDIATION and assigned,
+        decide="decide" in transitions,
+        decide_held_until=held_until,
+        decide_appeal="decide_appeal" in transitions,
+        request_evidence=working and assigned,
+        reassign=working and is_agent(case, user),
+        write=case.state not in (S.CLOSED, S.WITHDRAWN),
+    )

@@ -3,12 +3,28 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
+from django.db.models import BooleanField, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models import Case as Choose
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
+from django.utils import timezone
 
-from disputes.models import Case, CaseViewer, Evidence, Message, Notification, Offer, Order
+from disputes.filters import QUEUE_STATES, QueueFilter
+from disputes.models import (
+    AgentStatus,
+    Case,
+    CaseViewer,
+    Decision,
+    Evidence,
+    EvidenceRequest,
+    Message,
+    Notification,
+    Offer,
+    Order,
+    RefundInstruction,
+)
 from disputes.permissions import is_agent_user
+from feedback.selectors import Satisfaction, satisfaction_given
 from policies.selectors import dispute_policy_in_force, policy_current_version
 
 S = Case.State
@@ -149,11 +165,156 @@ def message_list_after(*, case: Case, user, after_id: int) -> QuerySet[Message]:
     return messages
 
 
-def case_viewer_names(*, case: Case) -> list[str]:
+def case_viewer_names(*, case: Case, exclude=None) -> list[str]:
+    """The agents with the case open (one name each), without `exclude` (the one asking)."""
     viewers = CaseViewer.objects.filter(case=case).select_related("agent").order_by("connected_at")
+    if exclude is not None:
+        viewers = viewers.exclude(agent=exclude)
     names = []
     for viewer in viewers:
         name = viewer.agent.get_full_name() or viewer.agent.username
         if name not in names:
             names.append(name)
     return names
+
+
+# The staff console
+
+
+def console_case_list(*, user) -> QuerySet[Case]:
+    """The cases an agent works on in the console: every case but their own (as buyer or seller)."""
+    if not is_agent_user(user):
+        return Case.objects.none()
+    return case_list(user=user).exclude(buyer=user).exclude(seller=user)
+
+
+def console_case_get(*, user, reference: str) -> Case:
+    pk = Case.pk_from_reference(reference)
+    case = console_case_list(user=user).filter(pk=pk).first() if pk else None
+    if case is None:
+        raise Http404("No such case.")
+    return case
+
+
+QUEUE_LIMIT = 100  # rows on one page of the queue; the filters narrow it
+
+
+def queue_filter(*, user, filters=None) -> QueueFilter:
+    """The mediation queue (escalated, in mediation, appealed), least time left to decide first.
+
+    `filters` is the query string; the FilterSet's `.qs` is the list and `.form` its form.
+    """
+    now = timezone.now()
+    cases = (
+        console_case_list(user=user)
+        .filter(state__in=QUEUE_STATES)
+        .annotate(
+            is_overdue=Choose(
+                When(agent_decision_due_at__lt=now, then=Value(True)), default=Value(False), output_field=BooleanField()
+            )
+        )
+        .order_by(F("agent_decision_due_at").asc(nulls_last=True), "pk")
+    )
+    return QueueFilter(filters, queryset=cases, user=user)
+
+
+def queue_counts(*, user, filters=None) -> dict[str, int]:
+    """Cases per queue state under the other filters (the state filter itself left out), and overdue."""
+    data = filters.copy() if filters is not None else {}
+    data.pop("state", None)
+    cases = queue_filter(user=user, filters=data).qs.order_by()
+    return cases.aggregate(
+        total=Count("pk"),
+        overdue=Count("pk", filter=Q(is_overdue=True)),
+        **{state.value: Count("pk", filter=Q(state=state)) for state in QUEUE_STATES},
+    )
+
+
+@dataclass(frozen=True)
+class PartyHistory:
+    """One side of a case as the agent weighs it: their other cases and how they rated us."""
+
+    user: object
+    other_cases: list[Case]  # the latest few, on the same side (as buyer, or as seller)
+    case_count: int  # all their cases on this side, this one included
+    satisfaction: Satisfaction | None
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Everything an agent needs to decide a case, in a fixed number of queries."""
+
+    record: CaseRecord
+    decisions: list[Decision]
+    evidence_requests: list[EvidenceRequest]
+    refunds: list[RefundInstruction]
+    buyer: PartyHistory
+    seller: PartyHistory
+    seller_orders: int
+    other_viewers: list[str]
+
+    @property
+    def seller_dispute_rate(self) -> float | None:
+        """Cases against the seller per order they sold, over all time."""
+        return self.seller.case_count / self.seller_orders if self.seller_orders else None
+
+    @property
+    def outstanding_requests(self) -> list[EvidenceRequest]:
+        return [request for request in self.evidence_requests if request.is_outstanding]
+
+
+PAST_CASES_SHOWN = 10
+
+
+def case_workspace(*, case: Case, user) -> Workspace:
+    """The case, its whole record (internal notes included) and both parties' history."""
+    totals = Case.objects.filter(Q(buyer=case.buyer_id) | Q(seller=case.seller_id)).aggregate(
+        as_buyer=Count("pk", filter=Q(buyer=case.buyer_id)), as_seller=Count("pk", filter=Q(seller=case.seller_id))
+    )
+    others = Case.objects.exclude(pk=case.pk).select_related("order").order_by("-filed_at", "-pk")
+    rated = satisfaction_given(users=[case.buyer_id, case.seller_id])
+    return Workspace(
+        record=case_record(case=case, user=user),
+        decisions=list(case.decisions.select_related("decided_by")),
+        evidence_requests=list(case.evidence_requests.select_related("requested_from", "requested_by")),
+        refunds=list(case.refunds.all()),
+        buyer=PartyHistory(
+            case.buyer,
+            list(others.filter(buyer=case.buyer_id)[:PAST_CASES_SHOWN]),
+            totals["as_buyer"],
+            rated.get(case.buyer_id),
+        ),
+        seller=PartyHistory(
+            case.seller,
+            list(others.filter(seller=case.seller_id)[:PAST_CASES_SHOWN]),
+            totals["as_seller"],
+            rated.get(case.seller_id),
+        ),
+        seller_orders=Order.objects.filter(seller=case.seller_id).count(),
+        other_viewers=case_viewer_names(case=case, exclude=user),
+    )
+
+
+def agents_to_reassign_to(*, case: Case) -> QuerySet:
+    """Who may take the case over: agents (senior agents for an appeal) other than its parties
+    and its current agent."""
+    User = get_user_model()
+    permission = "disputes.decide_appeal" if case.state == Case.State.APPEALED else "disputes.mediate_case"
+    return (
+        User.objects.with_perm(permission)
+        .exclude(pk__in=[case.buyer_id, case.seller_id, case.agent_id or 0])
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def evidence_requests_for(*, case: Case, user) -> list[EvidenceRequest]:
+    """The requests for evidence addressed to `user` on `case` that are still open."""
+    return list(
+        EvidenceRequest.objects.filter(
+            case=case, requested_from=user, fulfilled_at__isnull=True, due_at__gte=timezone.now()
+        ).order_by("due_at", "pk")
+    )
+
+
+def agent_is_available(*, user) -> bool:
+    return AgentStatus.objects.filter(agent=user, is_available=True).exists()

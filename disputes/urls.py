@@ -1,6 +1,6 @@
 from django.urls import path
 
-from disputes.views import account, portal, seller
+from disputes.views import account, console, portal, seller
 
 app_name = "disputes"
 urlpatterns = [
@@ -20,4 +20,22 @@ urlpatterns = [
     path("notifications/", account.notification_list, name="notification-list"),
     path("notifications/read/", account.notification_read, name="notification-read"),
     path("account/", account.account_settings, name="account"),
+    path("console/", console.queue, name="console-queue"),
+    path("console/take-next/", console.take_next, name="console-take-next"),
+    path("console/availability/", console.availability, name="console-availability"),
+    path("console/cases/<str:reference>/", console.workspace, name="console-case"),
+    path("console/cases/<str:reference>/claim/", console.claim, name="console-claim"),
+    path("console/cases/<str:reference>/appeal/take/", console.appeal_take, name="console-appeal-take"),
+    path("console/cases/<str:reference>/messages/", console.message_create, name="console-message"),
+    path("console/cases/<str:reference>/notes/", console.note_create, name="console-note"),
+    path("console/cases/<str:reference>/canned/", console.canned_insert, name="console-canned"),
+    path(
+        "console/cases/<str:reference>/evidence-requests/",
+        console.evidence_request_create,
+        name="console-evidence-request",
+    ),
+    path("console/cases/<str:reference>/proposal/", console.propose, name="console-propose"),
+    path("console/cases/<str:reference>/decision/", console.decide, name="console-decide"),
+    path("console/cases/<str:reference>/appeal/decision/", console.decide_appeal, name="console-decide-appeal"),
+    path("console/cases/<str:reference>/reassign/", console.reassign, name="console-reassign"),
 ]

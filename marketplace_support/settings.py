@@ -183,3 +183,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Mediation: assign new escalations round robin to agents marked available, up to a cap each.
 AUTO_ASSIGN_ESCALATIONS = env_bool("AUTO_ASSIGN_ESCALATIONS", True)
 AGENT_MAX_OPEN_CASES = int(os.environ.get("AGENT_MAX_OPEN_CASES", "15"))
+
+# Refunds: where refund instructions go (see disputes/payments.py).
+PAYMENT_ADAPTER = os.environ.get("PAYMENT_ADAPTER", "disputes.payments.RecordingAdapter")
+PAYMENT_WEBHOOK_URL = os.environ.get("PAYMENT_WEBHOOK_URL", "")
+PAYMENT_WEBHOOK_SECRET = os.environ.get("PAYMENT_WEBHOOK_SECRET", "")
+PAYMENT_WEBHOOK_TIMEOUT = float(os.environ.get("PAYMENT_WEBHOOK_TIMEOUT", "10"))

@@ -40,8 +40,22 @@ class PolicyAdmin(SimpleHistoryAdmin):
                     "agent_decision_hours",
                     "return_shipping_days",
                     "appeal_window_days",
-                    "auto_resolve_limit",
+                    "offer_response_hours",
+                    "buyer_inactivity_days",
+                    "return_confirm_days",
+                    "senior_escalation_hours",
+                    "reminder_hours",
+                    "count_business_days",
+                    "holidays",
                 ],
+            },
+        ),
+        (
+            "Automatic resolution",
+            {
+                "description": "Common cases the desk settles by rule; every such decision names its rule "
+                "and can be appealed to a person.",
+                "fields": ["auto_resolve_limit", "auto_rule_not_received", "auto_rule_seller_silent"],
             },
         ),
         ("Why", {"fields": ["change_reason"]}),

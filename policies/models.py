@@ -1,10 +1,22 @@
+from datetime import date
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+
+
+def parse_holidays(text: str) -> set[date]:
+    """One ISO date per line; blank lines and anything after `#` are ignored."""
+    days = set()
+    for line in (text or "").splitlines():
+        value = line.split("#", 1)[0].strip()
+        if value:
+            days.add(date.fromisoformat(value))
+    return days
 
 
 class Policy(models.Model):
@@ -47,12 +59,52 @@ class Policy(models.Model):
     appeal_window_days = models.PositiveIntegerField(
         default=7, help_text="Days after a resolution during which a party may appeal once."
     )
+    count_business_days = models.BooleanField(
+        "count business days only",
+        default=False,
+        help_text="Deadlines count only weekdays that are not holidays (the filing window stays in calendar days).",
+    )
+    holidays = models.TextField(blank=True, help_text="Holidays that do not count, one date per line (YYYY-MM-DD).")
+    offer_response_hours = models.PositiveIntegerField(
+        default=120,
+        validators=[MinValueValidator(1)],
+        help_text="Hours the buyer has to answer a seller's answer (an offer or a refusal) before the case closes.",
+    )
+    buyer_inactivity_days = models.PositiveIntegerField(
+        default=14,
+        validators=[MinValueValidator(1)],
+        help_text="Days without any activity from the buyer, while it is their move, before the case closes.",
+    )
+    return_confirm_days = models.PositiveIntegerField(
+        default=3,
+        validators=[MinValueValidator(1)],
+        help_text="Days the seller has, after the buyer sent the item back, to confirm it arrived; then we refund.",
+    )
+    senior_escalation_hours = models.PositiveIntegerField(
+        default=24,
+        validators=[MinValueValidator(1)],
+        help_text="Hours after a missed decision target before a case is raised to senior agents.",
+    )
+    reminder_hours = models.PositiveIntegerField(
+        default=24, help_text="Hours before a deadline that the person it concerns is reminded (0: no reminders)."
+    )
     auto_resolve_limit = models.DecimalField(
         max_digits=12,
         decimal_places=2,
         default=Decimal("0.00"),
         validators=[MinValueValidator(Decimal("0"))],
         help_text="Amount up to which common cases resolve automatically (0 turns it off).",
+    )
+    auto_rule_not_received = models.BooleanField(
+        "rule: refund an unanswered non-delivery",
+        default=True,
+        help_text="Item not received, no delivery scan, the seller silent past the deadline, the claim within the "
+        "limit: refund in full.",
+    )
+    auto_rule_seller_silent = models.BooleanField(
+        "rule: refund any unanswered claim",
+        default=False,
+        help_text="Any reason, the seller silent past the deadline, the claim within the limit: refund the claim.",
     )
 
     updated_at = models.DateTimeField(auto_now=True)
@@ -70,6 +122,12 @@ class Policy(models.Model):
 
     def __str__(self):
         return f"{self.title} (v{self.version})"
+
+    def clean(self):
+        try:
+            parse_holidays(self.holidays)
+        except ValueError:
+            raise ValidationError({"holidays": "Write one date per line as YYYY-MM-DD."}) from None
 
     def get_absolute_url(self):
         return reverse("policies:detail", kwargs={"slug": self.slug})

@@ -6,8 +6,8 @@ commit. A refusal raises a `disputes.exceptions` error and writes nothing.
 """
 
 from disputes.services._common import case_available_actions, system_user
+from disputes.services.automation import case_close_inactive, case_handle_unanswered, case_resolve_by_rule
 from disputes.services.cases import (
-    TRANSITION_SERVICES,
     agent_set_available,
     appeal_claim,
     assign_escalation_automatically,
@@ -26,7 +26,6 @@ from disputes.services.cases import (
     case_mark_return_shipped,
     case_reassign,
     case_take_next,
-    case_transition,
     case_withdraw,
     evidence_request_create,
     offer_accept,
@@ -36,6 +35,7 @@ from disputes.services.cases import (
     proposal_answer,
     proposal_make,
 )
+from disputes.services.transitions import TRANSITION_SERVICES, case_transition
 
 __all__ = [
     "TRANSITION_SERVICES",
@@ -48,6 +48,9 @@ __all__ = [
     "case_appeal",
     "case_available_actions",
     "case_claim",
+    "case_close_inactive",
+    "case_handle_unanswered",
+    "case_resolve_by_rule",
     "case_close",
     "case_confirm_return",
     "case_decide",

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from disputes.events import CaseEvent
 from disputes.exceptions import InvalidInput, TransitionRefused
@@ -69,3 +70,10 @@ def event_for(name: str, case: Case, *, actor, from_state: str, at: datetime, **
         at=at,
         data=data,
     )
+
+
+def note_buyer_activity(case: Case) -> None:
+    """The buyer did something: their inactivity window starts again. Not a change worth a
+    history row of its own, so it is written without one."""
+    case.buyer_last_active_at = timezone.now()
+    case.save_without_historical_record(update_fields=["buyer_last_active_at"])

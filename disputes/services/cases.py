@@ -12,6 +12,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
+from disputes.clock import deadline_after
 from disputes.events import announce
 from disputes.exceptions import CaseChanged, FilingRefused, InvalidInput
 from disputes.models import (
@@ -44,6 +45,7 @@ from disputes.services._common import (
     with_note,
 )
 from disputes.services.conversation import store_evidence
+from disputes.services.refunds import refund_dispatch_after_commit
 from policies.selectors import dispute_policy_in_force, policy_current_version
 
 # Orders
@@ -124,8 +126,9 @@ def case_file(
         description=description.strip(),
         policy_version=rules,
         filed_at=now,
-        seller_answer_due_at=now + timedelta(hours=rules.seller_answer_hours),
-        buyer_may_escalate_at=now + timedelta(hours=rules.buyer_wait_hours),
+        seller_answer_due_at=deadline_after(now, rules, hours=rules.seller_answer_hours),
+        buyer_may_escalate_at=deadline_after(now, rules, hours=rules.buyer_wait_hours),
+        buyer_last_active_at=now,
     )
     validate(case, error=FilingRefused, message="The case could not be opened.")
     save_with_history(case, actor=buyer, reason="Case filed by the buyer")
@@ -145,7 +148,7 @@ def offer_make(
     """The seller offers a remedy; it replaces any offer still pending."""
     now = timezone.now()
     case = lock_case(case)
-    _check(case, "make_offer", seller)
+    check_transition(case, "make_offer", seller)
     amount = _remedy_amount(case, kind=kind, amount=amount)
     if kind == Outcome.RETURN_AND_REFUND and not return_address.strip():
         raise InvalidInput("Say where the item should be sent back.", errors={"return_address": ["Required."]})
@@ -162,7 +165,7 @@ def offer_make(
     )
     validate(offer, error=InvalidInput, message="The offer is not valid.")
     save_with_history(offer, actor=seller, reason="Offer made by the seller")
-    _fire(case, "make_offer", seller, f"Seller offered: {offer.get_kind_display()}", at=now)
+    fire_transition(case, "make_offer", seller, f"Seller offered: {offer.get_kind_display()}", at=now)
     return offer
 
 
@@ -175,9 +178,9 @@ def case_accept_claim(*, case: Case, seller) -> Case:
     """The seller grants what the buyer asked for; an offer of theirs still pending lapses."""
     now = timezone.now()
     case = lock_case(case)
-    _check(case, "accept_claim", seller)
+    check_transition(case, "accept_claim", seller)
     _lapse_pending_offer(case, actor=seller, at=now)
-    return _fire(case, "accept_claim", seller, "Seller accepted the claim", at=now)
+    return fire_transition(case, "accept_claim", seller, "Seller accepted the claim", at=now)
 
 
 def case_confirm_return(*, case: Case, seller) -> Case:
@@ -191,12 +194,12 @@ def case_confirm_return(*, case: Case, seller) -> Case:
 def offer_accept(*, case: Case, buyer) -> Case:
     now = timezone.now()
     case = lock_case(case)
-    _check(case, "accept_offer", buyer)
+    check_transition(case, "accept_offer", buyer)
     offer = case.pending_offer()
-    case = _fire(
+    case = fire_transition(
         case, "accept_offer", buyer, f"Buyer accepted the offer: {offer.get_kind_display()}", at=now, offer=offer
     )
-    _answer_offer(offer, status=Offer.Status.ACCEPTED, actor=buyer, at=now, buyer_answer=Offer.Answer.ACCEPTED)
+    answer_offer(offer, status=Offer.Status.ACCEPTED, actor=buyer, at=now, buyer_answer=Offer.Answer.ACCEPTED)
     return case
 
 
@@ -204,10 +207,10 @@ def offer_accept(*, case: Case, buyer) -> Case:
 def offer_decline(*, case: Case, buyer, note: str = "") -> Case:
     now = timezone.now()
     case = lock_case(case)
-    _check(case, "decline_offer", buyer)
+    check_transition(case, "decline_offer", buyer)
     offer = case.pending_offer()
-    case = _fire(case, "decline_offer", buyer, with_note("Buyer declined the offer", note), at=now)
-    _answer_offer(offer, status=Offer.Status.DECLINED, actor=buyer, at=now, buyer_answer=Offer.Answer.REJECTED)
+    case = fire_transition(case, "decline_offer", buyer, with_note("Buyer declined the offer", note), at=now)
+    answer_offer(offer, status=Offer.Status.DECLINED, actor=buyer, at=now, buyer_answer=Offer.Answer.REJECTED)
     return case
 
 
@@ -216,21 +219,21 @@ def case_escalate(*, case: Case, buyer, note: str = "") -> Case:
     """The buyer asks the platform to step in; a pending seller offer counts as declined."""
     now = timezone.now()
     case = lock_case(case)
-    _check(case, "escalate", buyer)
+    check_transition(case, "escalate", buyer)
     offer = case.pending_offer()
     if offer is not None:
-        _answer_offer(offer, status=Offer.Status.DECLINED, actor=buyer, at=now, buyer_answer=Offer.Answer.REJECTED)
-    case = _fire(case, "escalate", buyer, with_note("Buyer asked the platform to step in", note), at=now)
-    return _assign_if_enabled(case, at=now)
+        answer_offer(offer, status=Offer.Status.DECLINED, actor=buyer, at=now, buyer_answer=Offer.Answer.REJECTED)
+    case = fire_transition(case, "escalate", buyer, with_note("Buyer asked the platform to step in", note), at=now)
+    return assign_if_enabled(case, at=now)
 
 
 @transaction.atomic
 def case_withdraw(*, case: Case, buyer, note: str = "") -> Case:
     now = timezone.now()
     case = lock_case(case)
-    _check(case, "withdraw", buyer)
+    check_transition(case, "withdraw", buyer)
     _lapse_pending_offer(case, actor=buyer, at=now)
-    return _fire(case, "withdraw", buyer, with_note("Buyer withdrew the case", note), at=now)
+    return fire_transition(case, "withdraw", buyer, with_note("Buyer withdrew the case", note), at=now)
 
 
 @transaction.atomic
@@ -255,6 +258,8 @@ def case_mark_return_shipped(*, case: Case, buyer, carrier: str, tracking_number
     case.return_carrier = carrier.strip()
     case.return_tracking_number = tracking_number.strip()
     case.return_shipped_at = timezone.now()
+    case.return_confirm_due_at = deadline_after(case.return_shipped_at, case.rules, days=case.rules.return_confirm_days)
+    case.buyer_last_active_at = case.return_shipped_at
     save_with_history(case, actor=buyer, reason=f"Buyer sent the item back with {case.return_carrier}")
     announce(event_for("return_shipped", case, actor=buyer, from_state=case.state, at=case.return_shipped_at))
     return case
@@ -289,8 +294,10 @@ def proposal_answer(*, case: Case, party, accept: bool) -> Case:
         offer.answered_at = now
     save_with_history(offer, actor=party, reason=f"The {side} {answer.label.lower()} the proposal")
     if accept and offer.is_agreed_by_both:
-        case = _fire(case, "adopt_proposal", party, "Both parties accepted the agent's proposal", at=now, offer=offer)
-        _answer_offer(offer, status=Offer.Status.ACCEPTED, actor=party, at=now)
+        case = fire_transition(
+            case, "adopt_proposal", party, "Both parties accepted the agent's proposal", at=now, offer=offer
+        )
+        answer_offer(offer, status=Offer.Status.ACCEPTED, actor=party, at=now)
         return case
     announce(event_for(f"proposal_{answer}", case, actor=party, from_state=case.state, at=now))
     return case
@@ -321,15 +328,22 @@ def case_take_next(*, agent) -> Case | None:
         .exclude(seller=agent)
         .order_by("agent_decision_due_at", "pk")
     )
-    for case in candidates[:20]:
+    # One row at a time: FOR UPDATE locks every row a query returns, so taking a batch would
+    # lock the cases the agent does not take too, and a colleague pressing at once would get none.
+    passed_over = []
+    for _ in range(20):
+        case = candidates.exclude(pk__in=passed_over).first()
+        if case is None:
+            return None
         if case.state == Case.State.APPEALED:
             if case.decisions.filter(decided_by=agent).exists():
+                passed_over.append(case.pk)
                 continue
             return _assign_appeal(case, agent, actor=agent)
         try:
-            return _fire(case, "claim", agent, "Agent took the next case", at=timezone.now(), agent=agent)
+            return fire_transition(case, "claim", agent, "Agent took the next case", at=timezone.now(), agent=agent)
         except CaseChanged:
-            continue
+            passed_over.append(case.pk)
     return None
 
 
@@ -377,7 +391,9 @@ def assign_escalation_automatically(case: Case, *, at: datetime) -> Case:
         status.last_assigned_at = at
         status.save(update_fields=["last_assigned_at"])
         name = status.agent.get_full_name() or status.agent.username
-        return _fire(case, "claim", system_user(), f"Assigned to {name} automatically", at=at, agent=status.agent)
+        return fire_transition(
+            case, "claim", system_user(), f"Assigned to {name} automatically", at=at, agent=status.agent
+        )
     return case
 
 
@@ -481,10 +497,10 @@ def case_decide_appeal(*, case: Case, agent, outcome: str, amount: Decimal | Non
 def case_escalate_unanswered(*, case: Case, actor=None) -> Case:
     now = timezone.now()
     case = _transition(case, "escalate_unanswered", actor or system_user(), "The seller did not answer in time")
-    return _assign_if_enabled(case, at=now)
+    return assign_if_enabled(case, at=now)
 
 
-def _assign_if_enabled(case: Case, *, at: datetime) -> Case:
+def assign_if_enabled(case: Case, *, at: datetime) -> Case:
     if settings.AUTO_ASSIGN_ESCALATIONS:
         return assign_escalation_automatically(case, at=at)
     return case
@@ -498,49 +514,19 @@ def case_close(*, case: Case, actor=None) -> Case:
     return _transition(case, "close", actor or system_user(), "The appeal window passed")
 
 
-# One entry for adapters that name the action (admin buttons, the API).
-
-
-TRANSITION_SERVICES = {
-    "make_offer": lambda case, actor, **p: offer_make(case=case, seller=actor, **p),
-    "decline_claim": lambda case, actor, **p: case_decline_claim(case=case, seller=actor, **p),
-    "accept_claim": lambda case, actor, **p: case_accept_claim(case=case, seller=actor),
-    "confirm_return": lambda case, actor, **p: case_confirm_return(case=case, seller=actor),
-    "accept_offer": lambda case, actor, **p: offer_accept(case=case, buyer=actor),
-    "decline_offer": lambda case, actor, **p: offer_decline(case=case, buyer=actor, **p),
-    "escalate": lambda case, actor, **p: case_escalate(case=case, buyer=actor, **p),
-    "withdraw": lambda case, actor, **p: case_withdraw(case=case, buyer=actor, **p),
-    "appeal": lambda case, actor, **p: case_appeal(case=case, party=actor, **p),
-    "claim": lambda case, actor, **p: case_claim(case=case, agent=actor),
-    "decide": lambda case, actor, **p: case_decide(case=case, agent=actor, **p),
-    "decide_appeal": lambda case, actor, **p: case_decide_appeal(case=case, agent=actor, **p),
-    "escalate_unanswered": lambda case, actor, **p: case_escalate_unanswered(case=case, actor=actor),
-    "lapse_return": lambda case, actor, **p: case_lapse_return(case=case, actor=actor),
-    "close": lambda case, actor, **p: case_close(case=case, actor=actor),
-}
-
-
-def case_transition(*, case: Case, actor, name: str, **params):
-    """Fire the transition called `name` through its service."""
-    service = TRANSITION_SERVICES.get(name)
-    if service is None:
-        raise refusal(case, name, actor, f"There is no action called {name!r}.")
-    return service(case, actor, **params)
-
-
 # Internals
 
 
 def _decide(case, action, stage, agent, outcome, amount, rationale) -> Decision:
     now = timezone.now()
     case = lock_case(case)
-    _check(case, action, agent)
+    check_transition(case, action, agent)
     if not (rationale or "").strip():
         raise InvalidInput("Explain the decision and the policy it rests on.", errors={"rationale": ["Required."]})
     amount = _remedy_amount(case, kind=outcome, amount=amount)
     _lapse_pending_offer(case, actor=agent, at=now)
     already_refunded = sum((r.amount for r in case.refunds.all()), Decimal("0"))
-    case = _fire(
+    case = fire_transition(
         case,
         action,
         agent,
@@ -568,11 +554,11 @@ def _transition(case: Case, action: str, actor, reason: str, **kwargs) -> Case:
     with transaction.atomic():
         now = timezone.now()
         case = lock_case(case)
-        _check(case, action, actor)
-        return _fire(case, action, actor, reason, at=now, **kwargs)
+        check_transition(case, action, actor)
+        return fire_transition(case, action, actor, reason, at=now, **kwargs)
 
 
-def _check(case: Case, action: str, actor) -> None:
+def check_transition(case: Case, action: str, actor) -> None:
     """Refuse a wrong state or unmet condition first, then a wrong actor (see CONVENTIONS)."""
     method = getattr(case, action)
     if not can_proceed(method, check_conditions=False):
@@ -598,10 +584,12 @@ CONDITION_MESSAGES = {
 }
 
 
-def _fire(case: Case, action: str, actor, reason: str, *, at: datetime, refund_due=None, **kwargs) -> Case:
+def fire_transition(case: Case, action: str, actor, reason: str, *, at: datetime, refund_due=None, **kwargs) -> Case:
     """Run one transition on a locked, checked case and save it with its history."""
     from_state = case.state
     getattr(case, action)(at=at, **kwargs)
+    if actor is not None and actor.pk == case.buyer_id:
+        case.buyer_last_active_at = at
     validate(case, error=InvalidInput, message="The case would not be valid after that.")
     try:
         save_with_history(case, actor=actor, reason=reason)
@@ -621,9 +609,11 @@ def _fire(case: Case, action: str, actor, reason: str, *, at: datetime, refund_d
 
 
 def _instruct_refund(case: Case, *, amount: Decimal, key: str, at: datetime) -> RefundInstruction:
-    refund, _ = RefundInstruction.objects.get_or_create(
+    refund, created = RefundInstruction.objects.get_or_create(
         idempotency_key=key, defaults={"case": case, "amount": amount, "currency": case.currency, "created_at": at}
     )
+    if created:
+        refund_dispatch_after_commit(refund)
     return refund
 
 
@@ -648,16 +638,16 @@ def _remedy_amount(case: Case, *, kind: str, amount: Decimal | None) -> Decimal 
 def _supersede_pending_offer(case: Case, *, actor, at: datetime) -> None:
     offer = case.pending_offer()
     if offer is not None:
-        _answer_offer(offer, status=Offer.Status.SUPERSEDED, actor=actor, at=at)
+        answer_offer(offer, status=Offer.Status.SUPERSEDED, actor=actor, at=at)
 
 
 def _lapse_pending_offer(case: Case, *, actor, at: datetime) -> None:
     offer = case.pending_offer()
     if offer is not None:
-        _answer_offer(offer, status=Offer.Status.LAPSED, actor=actor, at=at)
+        answer_offer(offer, status=Offer.Status.LAPSED, actor=actor, at=at)
 
 
-def _answer_offer(offer: Offer, *, status: str, actor, at: datetime, **answers) -> None:
+def answer_offer(offer: Offer, *, status: str, actor, at: datetime, **answers) -> None:
     offer.status = status
     offer.answered_at = at
     for name, value in answers.items():

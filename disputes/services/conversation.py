@@ -12,7 +12,7 @@ from disputes.evidence import EvidenceRejected, check_evidence_file
 from disputes.exceptions import InvalidInput
 from disputes.models import Case, Evidence, Message
 from disputes.permissions import is_agent, is_case_party
-from disputes.services._common import event_for, lock_case, refusal
+from disputes.services._common import event_for, lock_case, note_buyer_activity, refusal
 
 FINISHED_STATES = (Case.State.CLOSED, Case.State.WITHDRAWN)
 
@@ -33,6 +33,8 @@ def message_post(*, case: Case, author, body: str, internal: bool = False) -> Me
     if len(body) > Message.MAX_LENGTH:
         error = f"Keep messages under {Message.MAX_LENGTH} characters."
         raise InvalidInput(error, errors={"body": [error]})
+    if author.pk == case.buyer_id:
+        note_buyer_activity(case)
     message = Message.objects.create(
         case=case, author=author, body=body, is_internal=internal, created_at=timezone.now()
     )
@@ -50,6 +52,8 @@ def evidence_add(*, case: Case, uploader, files: Sequence[UploadedFile], descrip
     if case.state in FINISHED_STATES:
         raise refusal(case, "evidence_add", uploader, "This case is finished; it takes no more evidence.")
     stored = store_evidence(case=case, uploader=uploader, files=files, description=description)
+    if uploader.pk == case.buyer_id:
+        note_buyer_activity(case)
     case.evidence_requests.filter(requested_from=uploader, fulfilled_at__isnull=True).update(
         fulfilled_at=timezone.now()
     )

@@ -2,14 +2,13 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from disputes import selectors, services
-from disputes.exceptions import AlreadySubmitted, DisputeError, InvalidInput
+from disputes.exceptions import AlreadySubmitted, DisputeError
 from disputes.forms import (
     ACTION_FORMS,
     CaseFileForm,
@@ -20,10 +19,11 @@ from disputes.forms import (
     SurveyForm,
 )
 from disputes.models import Offer, Order
-from disputes.permissions import is_case_buyer, is_case_party
+from disputes.permissions import is_agent_user, is_case_buyer, is_case_party
 from disputes.presenters import case_actions, case_status, case_timeline, pending_offer, perspective
 from disputes.services.accounts import submission_once
 from disputes.services.conversation import evidence_add, message_post
+from disputes.views._forms import form_errors, form_ids, submit_once
 from feedback.selectors import survey_pending_for
 from feedback.services import survey_answer
 
@@ -80,7 +80,7 @@ def case_file(request):
             messages.info(request, "Your case was already opened.")
             return redirect(existing or "disputes:case-list")
         except DisputeError as error:
-            _form_errors(form, error, aliases={"files": "evidence"})
+            form_errors(form, error, aliases={"files": "evidence"})
         else:
             messages.success(request, f"Case {case.reference} is open. We have told the seller.")
             return redirect(case)
@@ -113,15 +113,18 @@ def case_detail(request, reference, forms=None, status=200):
         "evidence": record.evidence,
         "offer": offer,
         "actions": [
-            (action, forms.get(action.name) or ACTION_FORMS[action.name](auto_id=_ids(action.name)))
+            (action, forms.get(action.name) or ACTION_FORMS[action.name](auto_id=form_ids(action.name)))
             for action in actions
         ],
-        "message_form": forms.get("message") or (MessageForm(auto_id=_ids("message")) if can_write else None),
-        "evidence_form": forms.get("evidence") or (EvidenceForm(auto_id=_ids("evidence")) if can_write else None),
+        "message_form": forms.get("message") or (MessageForm(auto_id=form_ids("message")) if can_write else None),
+        "evidence_form": forms.get("evidence") or (EvidenceForm(auto_id=form_ids("evidence")) if can_write else None),
         "return_form": forms.get("return") or _return_form(case, request.user),
         "proposal_form": _proposal_form(case, request.user, offer),
         "survey_form": forms.get("survey")
-        or (SurveyForm(auto_id=_ids("survey")) if survey_pending_for(case=case, user=request.user) else None),
+        or (SurveyForm(auto_id=form_ids("survey")) if survey_pending_for(case=case, user=request.user) else None),
+        "evidence_requests": selectors.evidence_requests_for(case=case, user=request.user),
+        "last_message_id": max((message.pk for message in record.messages), default=0),
+        "live_audience": "agents" if is_agent_user(request.user) else "party",  # agents also get internal notes
     }
     return render(request, "disputes/case_detail.html", context, status=status)
 
@@ -133,7 +136,7 @@ def case_action(request, reference, name):
     form_class = ACTION_FORMS.get(name)
     if form_class is None:
         raise Http404("No such action.")
-    form = form_class(request.POST, auto_id=_ids(name))
+    form = form_class(request.POST, auto_id=form_ids(name))
     params = {key: value for key, value in form.cleaned_data.items() if key != "submission"} if form.is_valid() else {}
     return _run(
         request,
@@ -149,7 +152,7 @@ def case_action(request, reference, name):
 @require_POST
 def message_create(request, reference):
     case = selectors.case_get(user=request.user, reference=reference)
-    form = MessageForm(request.POST, auto_id=_ids("message"))
+    form = MessageForm(request.POST, auto_id=form_ids("message"))
     return _run(
         request,
         case,
@@ -164,7 +167,7 @@ def message_create(request, reference):
 @require_POST
 def evidence_create(request, reference):
     case = selectors.case_get(user=request.user, reference=reference)
-    form = EvidenceForm(request.POST, request.FILES, auto_id=_ids("evidence"))
+    form = EvidenceForm(request.POST, request.FILES, auto_id=form_ids("evidence"))
     return _run(
         request,
         case,
@@ -199,7 +202,7 @@ def evidence_file(request, reference, pk):
 @require_POST
 def return_shipped(request, reference):
     case = selectors.case_get(user=request.user, reference=reference)
-    form = ReturnShippedForm(request.POST, auto_id=_ids("return"))
+    form = ReturnShippedForm(request.POST, auto_id=form_ids("return"))
     return _run(
         request,
         case,
@@ -219,7 +222,7 @@ def return_shipped(request, reference):
 @require_POST
 def proposal_respond(request, reference):
     case = selectors.case_get(user=request.user, reference=reference)
-    form = ProposalAnswerForm(request.POST, auto_id=_ids("proposal"))
+    form = ProposalAnswerForm(request.POST, auto_id=form_ids("proposal"))
     return _run(
         request,
         case,
@@ -234,7 +237,7 @@ def proposal_respond(request, reference):
 @require_POST
 def survey_respond(request, reference):
     case = selectors.case_get(user=request.user, reference=reference)
-    form = SurveyForm(request.POST, auto_id=_ids("survey"))
+    form = SurveyForm(request.POST, auto_id=form_ids("survey"))
     return _run(
         request,
         case,
@@ -248,44 +251,21 @@ def survey_respond(request, reference):
 
 
 def _run(request, case, form, form_key, write, *, done, aliases=None):
-    """Validate, write once, and go back to the case; on a refusal show the page with the reason."""
-    if form.is_valid():
-        try:
-            with submission_once(user=request.user, token=form.cleaned_data["submission"]):
-                write()
-        except AlreadySubmitted:
-            messages.info(request, "That was already sent.")
-            return redirect(case)
-        except PermissionDenied:
-            raise
-        except DisputeError as error:
-            _form_errors(form, error, aliases=aliases)
-        else:
-            messages.success(request, done)
-            return redirect(case)
-    # A refusal may belong to a form the page no longer shows (a finished or not-yet-allowed action): say it here.
-    messages.error(request, " ".join(form.non_field_errors()) or "That did not go through: see the message below.")
-    return case_detail(request, case.reference, forms={form_key: form}, status=400)
-
-
-def _form_errors(form, error: DisputeError, *, aliases=None) -> None:
-    """Put a domain error on the form: on its field when the form has one, else on the form."""
-    aliases = aliases or {}
-    placed = False
-    if isinstance(error, InvalidInput):
-        for field, field_errors in error.errors.items():
-            name = aliases.get(field, field)
-            if name in form.fields:
-                for text in field_errors:
-                    form.add_error(name, text)
-                placed = True
-    if not placed:
-        form.add_error(None, error.message)
+    """Send a case page form once and go back to the case; on a refusal show the page with the reason."""
+    return submit_once(
+        request,
+        form,
+        write,
+        done=done,
+        redirect_to=case,
+        on_error=lambda form: case_detail(request, case.reference, forms={form_key: form}, status=400),
+        aliases=aliases,
+    )
 
 
 def _return_form(case, user):
     if case.state == "awaiting_return" and is_case_buyer(case, user) and not case.return_shipped_at:
-        return ReturnShippedForm(auto_id=_ids("return"))
+        return ReturnShippedForm(auto_id=form_ids("return"))
     return None
 
 
@@ -295,15 +275,10 @@ def _proposal_form(case, user, offer):
     if not is_case_party(case, user):
         return None
     answered = offer.buyer_answer if is_case_buyer(case, user) else offer.seller_answer
-    return None if answered else ProposalAnswerForm(auto_id=_ids("proposal"))
+    return None if answered else ProposalAnswerForm(auto_id=form_ids("proposal"))
 
 
 def _suffix(evidence) -> str:
     return {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "application/pdf": ".pdf"}[
         evidence.content_type
     ]
-
-
-def _ids(form_key: str) -> str:
-    """Element ids for one of the case page's forms: several forms share field names."""
-    return f"{form_key}-%s"

@@ -31,6 +31,7 @@
 
   // A form sends once: disable its submit button after the first click.
   document.addEventListener("submit", function (event) {
+    if (event.defaultPrevented) { return; }  // sent another way (live.js over the socket)
     var button = event.target.querySelector("button[type=submit]");
     if (button) { setTimeout(function () { button.disabled = true; }, 0); }
   });

@@ -33,6 +33,7 @@ BUYER_WAIT = timedelta(hours=72)
 AGENT_DECISION = timedelta(hours=48)
 RETURN_SHIPPING = timedelta(days=10)
 APPEAL_WINDOW = timedelta(days=7)
+BUYER_ANSWER = timedelta(hours=120)
 LONG_AFTER = timedelta(days=60)  # every clock condition holds by then
 
 CLAIMED = Decimal("30.00")  # what factories.case claims, on an order of 80.00
@@ -49,6 +50,12 @@ PARAMS = {
     "decide_appeal": {"outcome": "full_refund", "amount": None, "rationale": RATIONALE},
     "appeal": {"grounds": GROUNDS},
 }
+
+
+@pytest.fixture
+def policy(db):
+    """The factory policy with the automatic rule for unanswered claims switched on."""
+    return factories.dispute_policy(auto_resolve_limit=Decimal("100.00"), auto_rule_seller_silent=True)
 
 
 @pytest.fixture(autouse=True)
@@ -227,6 +234,11 @@ ALLOWED = [
          f"Appeal decision: Full refund. {RATIONALE}", expect=appeal_decided, prepare=appeal_taken_by_senior),
     Move("close",               S.RESOLVED,        "system", S.CLOSED,
          "The appeal window passed", wait=APPEAL_WINDOW + SECOND, expect=closed),
+    Move("resolve_automatically", S.OPEN,          "system", S.RESOLVED,
+         "Automatic decision: Partial refund. Rule: Seller silent past the deadline",
+         wait=SELLER_ANSWER + SECOND, expect=resolved("partial_refund", CLAIMED)),
+    Move("close_inactive",      S.AWAITING_BUYER,  "system", S.CLOSED,
+         "Closed: the buyer did not answer the seller in time", wait=BUYER_ANSWER + SECOND, expect=closed),
 ]
 
 WHO_MAY = {
@@ -246,6 +258,8 @@ WHO_MAY = {
     "appeal":              {"buyer", "seller"},
     "decide_appeal":       {"senior"},
     "close":               {"system"},
+    "resolve_automatically": {"system"},
+    "close_inactive":      {"system"},
 }
 # fmt: on
 
@@ -356,6 +370,8 @@ CONDITION_FALSE = [
     Blocked("appeal",              S.RESOLVED,        "seller", "after-the-window", wait=APPEAL_WINDOW + SECOND),
     Blocked("close",               S.RESOLVED,        "system", "appeal-window-open"),
     Blocked("close",               S.RESOLVED,        "system", "on-the-last-day-to-appeal", wait=APPEAL_WINDOW),
+    Blocked("resolve_automatically", S.OPEN,          "system", "seller-still-has-time", wait=SELLER_ANSWER),
+    Blocked("close_inactive",      S.AWAITING_BUYER,  "system", "buyer-still-has-time", wait=BUYER_ANSWER),
 ]
 # fmt: on
 

@@ -18,6 +18,15 @@ def admin_form(policy, **changes):
         "return_shipping_days": policy.return_shipping_days,
         "appeal_window_days": policy.appeal_window_days,
         "auto_resolve_limit": str(policy.auto_resolve_limit),
+        "offer_response_hours": policy.offer_response_hours,
+        "buyer_inactivity_days": policy.buyer_inactivity_days,
+        "return_confirm_days": policy.return_confirm_days,
+        "senior_escalation_hours": policy.senior_escalation_hours,
+        "reminder_hours": policy.reminder_hours,
+        "holidays": policy.holidays,
+        "count_business_days": "on" if policy.count_business_days else "",
+        "auto_rule_not_received": "on" if policy.auto_rule_not_received else "",
+        "auto_rule_seller_silent": "on" if policy.auto_rule_seller_silent else "",
         "change_reason": "",
     }
     data.update(changes)

@@ -1,0 +1,360 @@
+"""The staff console (`/console/`): the mediation queue and a case's workspace. Agents only.
+
+Signed out → sign-in; signed in but not an agent → 403; a case the agent may not work on (one
+where they are the buyer or the seller) → 404. Each form posts to its own address, which makes
+one service call and goes back to the workspace, or shows it again with the refusal.
+"""
+
+import json
+from datetime import timedelta
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from disputes import selectors, services
+from disputes.canned import canned_reply_list, canned_reply_render
+from disputes.filters import QUEUE_STATES
+from disputes.forms import (
+    AvailabilityForm,
+    CannedReplyForm,
+    ConfirmForm,
+    DecideForm,
+    EvidenceRequestForm,
+    InternalNoteForm,
+    PartyMessageForm,
+    ProposalForm,
+    ReassignForm,
+)
+from disputes.models import Case
+from disputes.permissions import is_agent_user, is_senior_agent_user
+from disputes.presenters import case_timeline, console_actions, pending_offer
+from disputes.services.conversation import message_post
+from disputes.views._forms import form_ids, submit_once
+
+EVIDENCE_DUE_BY_DEFAULT = timedelta(hours=48)
+
+
+def agent_required(view):
+    @wraps(view)
+    def check(request, *args, **kwargs):
+        if not is_agent_user(request.user):
+            raise PermissionDenied("The console is for support agents.")
+        return view(request, *args, **kwargs)
+
+    return login_required(check)
+
+
+def workspace_url(case: Case) -> str:
+    return reverse("disputes:console-case", kwargs={"reference": case.reference})
+
+
+# The queue
+
+
+@agent_required
+def queue(request, status=200):
+    """The queue; `?fragment=1` answers only its live part (counts and rows), for live.js."""
+    filters = request.GET if request.method == "GET" else None
+    filterset = selectors.queue_filter(user=request.user, filters=filters)
+    cases = list(filterset.qs[: selectors.QUEUE_LIMIT])
+    counts = selectors.queue_counts(user=request.user, filters=filters)
+    context = {
+        "filter": filterset,
+        "rows": [(case, ConfirmForm(auto_id=False)) for case in cases],
+        "counts": counts,
+        "tabs": _state_tabs(filters, counts),
+        "limited": len(cases) == selectors.QUEUE_LIMIT,
+        "is_senior": is_senior_agent_user(request.user),
+    }
+    if request.GET.get("fragment"):
+        return render(request, "disputes/console/_queue_live.html", context, status=status)
+    context.update(
+        take_next_form=ConfirmForm(auto_id=form_ids("take-next")),
+        available=selectors.agent_is_available(user=request.user),
+    )
+    context["availability_form"] = AvailabilityForm(
+        initial={"available": "0" if context["available"] else "1"}, auto_id=form_ids("availability")
+    )
+    return render(request, "disputes/console/queue.html", context, status=status)
+
+
+def _state_tabs(filters, counts) -> list[tuple[str, str, int, bool]]:
+    """(label, query string, count, current) per state, keeping the other filters."""
+    others = filters.copy() if filters is not None else QueryDict(mutable=True)
+    current = others.pop("state", [""])[-1]
+    others.pop("fragment", None)
+    tabs = [("All", others.urlencode(), counts["total"], not current)]
+    for state in QUEUE_STATES:
+        query = others.copy()
+        query["state"] = state.value
+        tabs.append((state.label, query.urlencode(), counts[state.value], current == state.value))
+    return tabs
+
+
+@agent_required
+@require_POST
+def take_next(request):
+    form = ConfirmForm(request.POST)
+    return submit_once(
+        request,
+        form,
+        lambda: services.case_take_next(agent=request.user),
+        done=lambda case: f"{case.reference} is yours." if case else "Nothing is waiting for you in the queue.",
+        redirect_to=lambda case: workspace_url(case) if case else "disputes:console-queue",
+        on_error=lambda form: queue(request, status=400),
+    )
+
+
+@agent_required
+@require_POST
+def availability(request):
+    form = AvailabilityForm(request.POST)
+    return submit_once(
+        request,
+        form,
+        lambda: services.agent_set_available(agent=request.user, available=form.cleaned_data["available"]),
+        done=lambda status: (
+            "You are available: new escalations may be assigned to you."
+            if status.is_available
+            else "You are away: no new escalations will be assigned to you."
+        ),
+        redirect_to="disputes:console-queue",
+        on_error=lambda form: queue(request, status=400),
+    )
+
+
+# The workspace
+
+
+@agent_required
+def workspace(request, reference, forms=None, status=200):
+    case = selectors.console_case_get(user=request.user, reference=reference)
+    ws = selectors.case_workspace(case=case, user=request.user)
+    actions = console_actions(
+        case, request.user, decisions=ws.decisions, evidence_requests=ws.evidence_requests
+    )
+    record = ws.record
+    context = {
+        "case": case,
+        "ws": ws,
+        "actions": actions,
+        "forms": _workspace_forms(case, request.user, actions, forms or {}),
+        "offer": pending_offer(record.offers),
+        "timeline": case_timeline(
+            case,
+            request.user,
+            history=record.history,
+            messages=record.messages,
+            evidence=record.evidence,
+            offers=record.offers,
+        ),
+        "in_queue": case.state in QUEUE_STATES,
+        "overdue": bool(case.agent_decision_due_at and case.agent_decision_due_at < timezone.now()),
+        "last_message_id": max((message.pk for message in record.messages), default=0),
+        "state_labels": json.dumps(dict(Case.State.choices)),
+        "self_name": request.user.get_full_name() or request.user.username,
+    }
+    return render(request, "disputes/console/case.html", context, status=status)
+
+
+def _workspace_forms(case, user, actions, bound) -> dict:
+    """The forms this agent may use on this case now; `bound` ones (sent back with errors) win."""
+    allowed = {
+        "note": lambda: InternalNoteForm(),
+        "message": (lambda: PartyMessageForm()) if actions.write else None,
+        "canned": (lambda: CannedReplyForm(replies=canned_reply_list())) if actions.write else None,
+        "claim": (lambda: ConfirmForm()) if actions.claim else None,
+        "take_appeal": (lambda: ConfirmForm()) if actions.take_appeal else None,
+        "evidence_request": (
+            (lambda: EvidenceRequestForm(case=case, initial={"due_at": _default_due()}))
+            if actions.request_evidence
+            else None
+        ),
+        "propose": (lambda: ProposalForm()) if actions.propose else None,
+        "decide": (lambda: DecideForm()) if actions.decide else None,
+        "decide_appeal": (lambda: DecideForm()) if actions.decide_appeal else None,
+        "reassign": (
+            (lambda: ReassignForm(agents=selectors.agents_to_reassign_to(case=case))) if actions.reassign else None
+        ),
+    }
+    forms = {}
+    for key, make in allowed.items():
+        if make is None:
+            continue
+        form = bound.get(key) or make()
+        form.auto_id = form_ids(key)
+        forms[key] = form
+    return forms
+
+
+def _default_due():
+    return timezone.localtime(timezone.now() + EVIDENCE_DUE_BY_DEFAULT).replace(second=0, microsecond=0)
+
+
+def _send(request, reference, key, form_class, write, *, done, **form_kwargs):
+    """Send one workspace form: `write(case, data)` makes the service call."""
+    case = selectors.console_case_get(user=request.user, reference=reference)
+    form = form_class(request.POST, auto_id=form_ids(key), **{k: f(case) for k, f in form_kwargs.items()})
+    return submit_once(
+        request,
+        form,
+        lambda: write(case, form.cleaned_data),
+        done=done,
+        redirect_to=workspace_url(case),
+        on_error=lambda form: workspace(request, reference, forms={key: form}, status=400),
+    )
+
+
+@agent_required
+@require_POST
+def claim(request, reference):
+    return _send(
+        request,
+        reference,
+        "claim",
+        ConfirmForm,
+        lambda case, data: services.case_claim(case=case, agent=request.user),
+        done="The case is yours.",
+    )
+
+
+@agent_required
+@require_POST
+def appeal_take(request, reference):
+    return _send(
+        request,
+        reference,
+        "take_appeal",
+        ConfirmForm,
+        lambda case, data: services.appeal_claim(case=case, agent=request.user),
+        done="The appeal is yours.",
+    )
+
+
+@agent_required
+@require_POST
+def message_create(request, reference):
+    return _send(
+        request,
+        reference,
+        "message",
+        PartyMessageForm,
+        lambda case, data: message_post(case=case, author=request.user, body=data["body"]),
+        done="Message sent to both parties.",
+    )
+
+
+@agent_required
+@require_POST
+def note_create(request, reference):
+    return _send(
+        request,
+        reference,
+        "note",
+        InternalNoteForm,
+        lambda case, data: message_post(case=case, author=request.user, body=data["body"], internal=True),
+        done="Internal note saved.",
+    )
+
+
+@agent_required
+@require_POST
+def canned_insert(request, reference):
+    """Write a canned reply out for this case into the message to the parties; nothing is sent.
+
+    Answers JSON (`{"title", "body"}`) to a script that asks for it, else the workspace with the
+    message filled in.
+    """
+    case = selectors.console_case_get(user=request.user, reference=reference)
+    form = CannedReplyForm(request.POST, replies=canned_reply_list(), auto_id=form_ids("canned"))
+    wants_json = request.headers.get("Accept", "").startswith("application/json")
+    if not form.is_valid():
+        if wants_json:
+            return JsonResponse({"errors": form.errors}, status=400)
+        return workspace(request, reference, forms={"canned": form}, status=400)
+    reply = form.cleaned_data["reply"]
+    text = canned_reply_render(reply=reply, case=case, agent=request.user)
+    if wants_json:
+        return JsonResponse({"title": reply.title, "body": text})
+    return workspace(request, reference, forms={"canned": form, "message": PartyMessageForm(initial={"body": text})})
+
+
+@agent_required
+@require_POST
+def evidence_request_create(request, reference):
+    return _send(
+        request,
+        reference,
+        "evidence_request",
+        EvidenceRequestForm,
+        lambda case, data: services.evidence_request_create(
+            case=case, agent=request.user, party=data["party"], note=data["note"], due_at=data["due_at"]
+        ),
+        done="Evidence requested: the party sees the request and its date on their case page.",
+        case=lambda case: case,
+    )
+
+
+@agent_required
+@require_POST
+def propose(request, reference):
+    return _send(
+        request,
+        reference,
+        "propose",
+        ProposalForm,
+        lambda case, data: services.proposal_make(
+            case=case, agent=request.user, kind=data["kind"], amount=data["amount"], note=data["note"]
+        ),
+        done="Proposal sent: each party accepts or rejects it from their case page.",
+    )
+
+
+@agent_required
+@require_POST
+def decide(request, reference):
+    return _send(
+        request,
+        reference,
+        "decide",
+        DecideForm,
+        lambda case, data: services.case_decide(
+            case=case, agent=request.user, outcome=data["outcome"], amount=data["amount"], rationale=data["rationale"]
+        ),
+        done="Decided. Both parties are told.",
+    )
+
+
+@agent_required
+@require_POST
+def decide_appeal(request, reference):
+    return _send(
+        request,
+        reference,
+        "decide_appeal",
+        DecideForm,
+        lambda case, data: services.case_decide_appeal(
+            case=case, agent=request.user, outcome=data["outcome"], amount=data["amount"], rationale=data["rationale"]
+        ),
+        done="The appeal is decided and the case closed. Both parties are told.",
+    )
+
+
+@agent_required
+@require_POST
+def reassign(request, reference):
+    return _send(
+        request,
+        reference,
+        "reassign",
+        ReassignForm,
+        lambda case, data: services.case_reassign(case=case, actor=request.user, agent=data["agent"]),
+        done=lambda case: f"Handed to {case.agent.get_full_name() or case.agent.username}.",
+        agents=lambda case: selectors.agents_to_reassign_to(case=case),
+    )

@@ -1,0 +1,259 @@
+"""Two real ASGI server processes (daphne) sharing the Redis channel layer and the database.
+
+A browser connected to one process must hear what was said through the other: this is what
+running several workers behind a load balancer relies on. The servers open the test database
+pytest-django created (so it must be one another process can reach: PostgreSQL), and the data
+they read is committed first (`transaction=True`).
+"""
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from disputes.models import Case, Message
+from tests import factories
+from tests.disputes.case_states import bring_to
+
+websockets = pytest.importorskip("websockets", reason="the `websockets` client is in requirements.txt")
+from websockets.asyncio.client import connect as ws_connect  # noqa: E402
+
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not os.environ.get("REDIS_URL"),
+        reason="needs Redis shared by two server processes: set REDIS_URL (e.g. redis://127.0.0.1:6379/0)",
+    ),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason=(
+            f"the server processes must open the test database, and the {connection.vendor} test database "
+            "lives in this process's memory: set DATABASE_URL to a PostgreSQL database"
+        ),
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+SERVER_START_TIMEOUT = 30  # seconds for a daphne process to listen
+TIMEOUT = 5  # seconds for a frame that must arrive
+ORIGIN = "http://localhost"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def database_url_for_servers() -> str:
+    """DATABASE_URL for the database this test runs in (pytest-django's, not DATABASE_URL's)."""
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = db["HOST"] or "127.0.0.1"
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{credentials}{'@' if credentials else ''}{host}{port}/{quote(db['NAME'], safe='')}"
+
+
+class Server:
+    """One `daphne` process on a port of its own; its output goes to a file shown on failure."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.port = free_port()
+        self.log = tempfile.NamedTemporaryFile(prefix=f"daphne-{name}-", suffix=".log", delete=False)
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": database_url_for_servers(),
+            "REDIS_URL": os.environ["REDIS_URL"],
+            "PYTHONUNBUFFERED": "1",
+        }
+        daphne = Path(sys.executable).with_name("daphne")
+        self.process = subprocess.Popen(
+            [str(daphne), "-b", "127.0.0.1", "-p", str(self.port), "marketplace_support.asgi:application"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def wait_until_listening(self) -> None:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"server {self.name} exited with {self.process.returncode}:\n{self.output()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)  # bounded: the loop ends at the deadline
+        pytest.fail(f"server {self.name} did not listen on {self.port} within {SERVER_START_TIMEOUT}s:\n{self.output()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.log.close()
+        os.unlink(self.log.name)
+
+    def url(self, path: str) -> str:
+        return f"ws://127.0.0.1:{self.port}{path}"
+
+
+@pytest.fixture
+def servers(transactional_db):
+    """Two ASGI processes; stopped before the test database is flushed."""
+    started = []
+    try:
+        for name in ("a", "b"):
+            started.append(Server(name))
+        for server in started:
+            server.wait_until_listening()
+        yield started
+    finally:
+        for server in started:
+            server.stop()
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)  # a session row in the test database, which the servers read
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+async def open_socket(server: Server, path: str, user=None):
+    headers = {"Cookie": await database_sync_to_async(session_cookie)(user)} if user is not None else {}
+    return await ws_connect(
+        server.url(path), origin=ORIGIN, additional_headers=headers, proxy=None, open_timeout=TIMEOUT
+    )
+
+
+async def receive(ws) -> dict:
+    return json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+
+
+async def assert_nothing_pending(ws) -> None:
+    """Frames arrive in order: a `pong` next means nothing was sent to this socket before it."""
+    await ws.send('{"type": "ping"}')
+    assert await receive(ws) == {"type": "pong"}
+
+
+@pytest.fixture
+def case_in_mediation(policy, buyer, seller, agent):
+    """A case in mediation, with its buyer and seller loaded (no lazy loads in async code)."""
+    case = bring_to(Case.State.IN_MEDIATION, factories.case(buyer=buyer, seller=seller), agent=agent)
+    return Case.objects.select_related("buyer", "seller").get(pk=case.pk)
+
+
+def test_redis_layer_is_what_the_servers_share():
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+
+
+async def test_message_sent_through_one_server_reaches_a_client_of_the_other(servers, case_in_mediation):
+    server_a, server_b = servers
+    case = case_in_mediation
+    room = f"/ws/cases/{case.reference}/"
+    buyer = await open_socket(server_a, room, case.buyer)
+    seller = await open_socket(server_b, room, case.seller)
+    try:
+        await buyer.send('{"type": "message.send", "body": "Sent through server A.", "client_id": "c1"}')
+        ack = await receive(buyer)
+        on_b = await receive(seller)
+
+        assert ack["type"] == "sent" and ack["client_id"] == "c1"
+        assert on_b["type"] == "message" and on_b["id"] == ack["id"]
+        assert (on_b["body"], on_b["side"]) == ("Sent through server A.", "buyer")
+        row = await database_sync_to_async(Message.objects.get)(pk=on_b["id"])
+        assert (row.case_id, row.author_id, row.body) == (case.pk, case.buyer_id, "Sent through server A.")
+
+        assert (await receive(buyer))["id"] == ack["id"]  # the sender's own copy, from the room
+        await seller.send('{"type": "message.send", "body": "And back through B."}')
+        assert (await receive(buyer))["body"] == "And back through B."  # the other way round
+    finally:
+        await buyer.close()
+        await seller.close()
+
+
+async def test_internal_note_through_one_server_reaches_agents_on_the_other_and_no_party(
+    servers, case_in_mediation, agent
+):
+    server_a, server_b = servers
+    case = case_in_mediation
+    room = f"/ws/cases/{case.reference}/"
+    colleague = await database_sync_to_async(factories.agent_user)(username="colleague")
+    buyer = await open_socket(server_a, room, case.buyer)
+    watching = await open_socket(server_a, room, colleague)
+    writing = await open_socket(server_b, room, agent)
+    try:
+        assert (await receive(watching))["type"] == "presence"  # itself
+        assert (await receive(watching))["type"] == "presence"  # the agent on server B arrives
+        assert (await receive(writing))["type"] == "presence"
+
+        await writing.send('{"type": "message.send", "body": "Seller is a repeat case.", "internal": true}')
+        ack = await receive(writing)
+        note = await receive(watching)
+
+        assert note["id"] == ack["id"] and note["internal"] is True
+        await assert_nothing_pending(buyer)
+    finally:
+        for ws in (buyer, watching, writing):
+            await ws.close()
+
+
+async def test_refusal_close_code_reaches_a_real_client(servers, case_in_mediation):
+    """Over a real server a close before the handshake would be an HTTP 403 and lose the code."""
+    server_a, _ = servers
+    anonymous = await open_socket(server_a, f"/ws/cases/{case_in_mediation.reference}/")
+    try:
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(anonymous.recv(), TIMEOUT)
+        assert anonymous.close_code == 4401
+    finally:
+        await anonymous.close()
+
+
+async def test_signing_out_in_this_process_closes_the_socket_on_a_server(servers, case_in_mediation):
+    server_a, _ = servers
+    case = case_in_mediation
+    client = await database_sync_to_async(Client)()
+    await database_sync_to_async(client.force_login)(case.buyer)
+    buyer = await ws_connect(
+        server_a.url(f"/ws/cases/{case.reference}/"),
+        origin=ORIGIN,
+        additional_headers={"Cookie": f"sessionid={client.cookies['sessionid'].value}"},
+        proxy=None,
+        open_timeout=TIMEOUT,
+    )
+    try:
+        await assert_nothing_pending(buyer)
+
+        await database_sync_to_async(client.post)("/accounts/logout/")
+
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(buyer.recv(), TIMEOUT)
+        assert buyer.close_code == 4000
+    finally:
+        await buyer.close()
