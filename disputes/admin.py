@@ -17,6 +17,8 @@ from disputes.models import (
     Order,
     Outcome,
     RefundInstruction,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from disputes.services import case_transition
 
@@ -228,3 +230,55 @@ class AgentStatusAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["agent", "is_available", "last_assigned_at"]
     list_filter = ["is_available"]
     list_select_related = ["agent"]
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https", help_text="Where the desk POSTs each event.")
+    events = forms.MultipleChoiceField(
+        choices=WebhookEndpoint.Event.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Each request is a POST of JSON, signed: X-Desk-Signature: sha256=<HMAC-SHA256 of the body>.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "description", "events", "is_active", "secret"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """Where the marketplace hears about cases; the delivery log shows what was sent."""
+
+    form = WebhookEndpointForm
+    list_display = ["url", "description", "event_list", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "description"]
+
+    @admin.display(description="events")
+    def event_list(self, obj):
+        return ", ".join(obj.events or []) or "–"
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What was sent where, and how it went: a log, written by the desk, never edited."""
+
+    list_display = ["event", "case", "endpoint", "status", "attempts", "response_code", "next_attempt_at", "created_at"]
+    list_filter = ["status", "event", "endpoint"]
+    list_select_related = ["endpoint", "case"]
+    search_fields = ["endpoint__url", "last_error"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "endpoint",
+        "event",
+        "case",
+        "payload",
+        "status",
+        "attempts",
+        "response_code",
+        "last_error",
+        "created_at",
+        "next_attempt_at",
+        "delivered_at",
+    ]

@@ -8,6 +8,7 @@ class DisputesConfig(AppConfig):
 
     def ready(self):
         from disputes import notifications, realtime  # noqa: F401  (subscribe to case events)
+        from disputes.api import webhooks  # noqa: F401  (subscribe to case events)
         from disputes.roles import ensure_staff_groups
 
         post_migrate.connect(ensure_staff_groups, sender=self)

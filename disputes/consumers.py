@@ -15,7 +15,7 @@ from django.http import Http404
 
 from disputes import selectors
 from disputes.exceptions import DisputeError
-from disputes.permissions import can_view_case, is_agent_user
+from disputes.permissions import can_view_case, is_agent, is_agent_user
 from disputes.presenters import case_status
 from disputes.realtime import case_agents_group, case_group, message_frame, queue_group, user_group
 from disputes.services.conversation import message_post
@@ -70,7 +70,8 @@ class CaseConsumer(_DeskConsumer):
         except Http404:
             await self.refuse(NOT_FOUND)
             return
-        self.is_agent = await database_sync_to_async(is_agent_user)(self.user)
+        # An agent who is the buyer or the seller of this case is a party here: no notes, no presence.
+        self.is_agent = await database_sync_to_async(is_agent)(self.case, self.user)
         self.sent_at: list[float] = []
         await self.join(case_group(self.case.pk), user_group(self.user.pk))
         if self.is_agent:

@@ -14,10 +14,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from disputes import services
 from disputes.models import CannedReply, Case, Order
-from disputes.roles import POLICY_EDITORS, SENIOR_AGENTS, SUPPORT_AGENTS, ensure_staff_groups
+from disputes.roles import MARKETPLACE_INTEGRATIONS, POLICY_EDITORS, SENIOR_AGENTS, SUPPORT_AGENTS, ensure_staff_groups
 from policies.models import Policy
 from policies.services import policy_save
 
@@ -501,7 +502,24 @@ def seed_demo(*, password: str) -> dict:
     # Only now, with every scenario in its state: an available agent is assigned new escalations
     # automatically, which would take the escalated scenarios straight into mediation.
     services.agent_set_available(agent=people["agent"], available=True)
+    created["api_token"] = _marketplace_service_account()
     return created
+
+
+MARKETPLACE_USERNAME = "marketplace"
+
+
+def _marketplace_service_account() -> str:
+    """The marketplace's API account: token only (no password), in "Marketplace integrations".
+    Returns its token, the same on every run."""
+    user, _ = User.objects.get_or_create(
+        username=MARKETPLACE_USERNAME, defaults={"first_name": "Marketplace", "last_name": "(API)"}
+    )
+    if user.has_usable_password():
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    user.groups.set(Group.objects.filter(name=MARKETPLACE_INTEGRATIONS))
+    return Token.objects.get_or_create(user=user)[0].key
 
 
 def _canned_replies(admin) -> int:

@@ -24,6 +24,18 @@ def is_senior_agent_user(user) -> bool:
     return bool(user is not None and user.is_authenticated and user.has_perm("disputes.decide_appeal"))
 
 
+def is_service_account(user) -> bool:
+    """The marketplace's integration: it pushes orders and reads every case, and never acts on one.
+    Its permission comes from a group ("Marketplace integrations"); a superuser, who has every
+    permission, is an admin, not the integration."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and not user.is_superuser
+        and user.has_perm("disputes.sync_orders")
+    )
+
+
 def can_view_case(user, case) -> bool:
     return is_agent_user(user) or is_case_party(case, user)
 

@@ -40,8 +40,8 @@ def case_status(case: Case, user) -> Status:
         return Status("Waiting for the seller", "Waiting for the seller", case.seller_answer_due_at, "them")
     if state == S.AWAITING_BUYER:
         if side == "buyer":
-            return Status("Your answer is needed", "Your answer is needed", None, "you")
-        return Status("Waiting for the buyer", "Waiting for the buyer", None, "them")
+            return Status("Your answer is needed", "Your answer is needed by", case.buyer_answer_due_at, "you")
+        return Status("Waiting for the buyer", "Waiting for the buyer until", case.buyer_answer_due_at, "them")
     if state in (S.ESCALATED, S.IN_MEDIATION):
         return Status("With our team", "We aim to decide by", case.agent_decision_due_at, "us")
     if state == S.AWAITING_RETURN:

@@ -5,6 +5,7 @@ from django.contrib.auth.models import Group, Permission
 SUPPORT_AGENTS = "Support agents"
 SENIOR_AGENTS = "Senior agents"
 POLICY_EDITORS = "Policy editors"
+MARKETPLACE_INTEGRATIONS = "Marketplace integrations"  # service accounts of the marketplace (API)
 
 _VIEW_DESK = [
     "disputes.view_case",
@@ -19,6 +20,7 @@ GROUP_PERMISSIONS = {
     SUPPORT_AGENTS: ["disputes.mediate_case", *_VIEW_DESK],
     SENIOR_AGENTS: ["disputes.mediate_case", "disputes.decide_appeal", *_VIEW_DESK],
     POLICY_EDITORS: ["policies.view_policy", "policies.add_policy", "policies.change_policy"],
+    MARKETPLACE_INTEGRATIONS: ["disputes.sync_orders", "disputes.view_order", "disputes.view_case"],
 }
 
 

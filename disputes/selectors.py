@@ -23,7 +23,7 @@ from disputes.models import (
     Order,
     RefundInstruction,
 )
-from disputes.permissions import is_agent_user
+from disputes.permissions import is_agent, is_agent_user, is_service_account
 from feedback.selectors import Satisfaction, satisfaction_given
 from policies.selectors import dispute_policy_in_force, policy_current_version
 
@@ -31,9 +31,10 @@ S = Case.State
 
 
 def case_list(*, user) -> QuerySet[Case]:
-    """The cases `user` may see: all of them for agents, else those where they are a party."""
+    """The cases `user` may see: all of them for agents and the marketplace's service account,
+    else those where they are a party."""
     cases = Case.objects.select_related("order", "buyer", "seller", "agent", "policy_version")
-    if is_agent_user(user):
+    if is_agent_user(user) or is_service_account(user):
         return cases
     if not user.is_authenticated:
         return cases.none()
@@ -47,6 +48,27 @@ def case_get(*, user, reference: str) -> Case:
     if case is None:
         raise Http404("No such case.")
     return case
+
+
+def order_list(*, user) -> QuerySet[Order]:
+    """The orders `user` may see: all of them for agents and the service account, else those
+    they bought or sold."""
+    orders = Order.objects.select_related("buyer", "seller")
+    if is_agent_user(user) or is_service_account(user):
+        return orders
+    if not user.is_authenticated:
+        return orders.none()
+    return orders.filter(Q(buyer=user) | Q(seller=user))
+
+
+def order_get(*, user, external_id: str) -> Order:
+    """One order by its marketplace id, or 404 when it does not exist or is not the user's to see."""
+    if "\x00" in external_id:  # no id has one, and PostgreSQL refuses it in a query
+        raise Http404("No such order.")
+    order = order_list(user=user).filter(external_id=external_id).first()
+    if order is None:
+        raise Http404("No such order.")
+    return order
 
 
 def case_list_as_buyer(*, user) -> QuerySet[Case]:
@@ -127,17 +149,19 @@ class CaseRecord:
     messages: list[Message]
     evidence: list[Evidence]
     offers: list[Offer]
+    decisions: list
 
 
 def case_record(*, case: Case, user) -> CaseRecord:
     messages = case.messages.select_related("author")
-    if not is_agent_user(user):
+    if not is_agent(case, user):  # internal notes: agents only, and never an agent who is a party here
         messages = messages.filter(is_internal=False)
     return CaseRecord(
         history=list(case.history.select_related("history_user").order_by("history_date", "history_id")),
         messages=list(messages),
         evidence=list(case.evidence.select_related("uploaded_by")),
         offers=list(case.offers.select_related("made_by")),
+        decisions=list(case.decisions.all()),
     )
 
 
@@ -160,7 +184,7 @@ def unread_notification_count(*, user) -> int:
 def message_list_after(*, case: Case, user, after_id: int) -> QuerySet[Message]:
     """Messages after `after_id` that this user may see: what a reconnecting client missed."""
     messages = case.messages.filter(pk__gt=after_id).select_related("author").order_by("pk")
-    if not is_agent_user(user):
+    if not is_agent(case, user):
         messages = messages.filter(is_internal=False)
     return messages
 
@@ -250,17 +274,8 @@ class Workspace:
     refunds: list[RefundInstruction]
     buyer: PartyHistory
     seller: PartyHistory
-    seller_orders: int
+    seller_orders: int  # over all time: the seller's dispute rate is seller.case_count / seller_orders
     other_viewers: list[str]
-
-    @property
-    def seller_dispute_rate(self) -> float | None:
-        """Cases against the seller per order they sold, over all time."""
-        return self.seller.case_count / self.seller_orders if self.seller_orders else None
-
-    @property
-    def outstanding_requests(self) -> list[EvidenceRequest]:
-        return [request for request in self.evidence_requests if request.is_outstanding]
 
 
 PAST_CASES_SHOWN = 10
@@ -303,7 +318,7 @@ def agents_to_reassign_to(*, case: Case) -> QuerySet:
     return (
         User.objects.with_perm(permission)
         .exclude(pk__in=[case.buyer_id, case.seller_id, case.agent_id or 0])
-        .order_by("first_name", "last_name", "username")
+        .order_by("username")
     )
 
 

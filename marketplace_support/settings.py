@@ -46,6 +46,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "simple_history",
     "django_fsm",
@@ -158,11 +161,58 @@ if env_bool("DJANGO_BEHIND_TLS_PROXY"):
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
+# The API (/api/v1/): tokens for the marketplace and apps, the session for the pages' own scripts.
+# Token first, so a request without credentials is answered 401 with `WWW-Authenticate: Token`.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "disputes.api.exceptions.api_exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Marketplace Support Desk API",
+    "DESCRIPTION": (
+        "Orders in, cases and outcomes out. Authenticate with `Authorization: Token <key>` (or the "
+        "session, for the desk's own pages). POSTs take an optional `Idempotency-Key` header: the same "
+        "key and body get the first answer again; the same key with another body is refused (422). "
+        "Webhooks are signed: `X-Desk-Signature: sha256=<hex HMAC-SHA256 of the raw body under the "
+        "endpoint's secret>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",  # served by the app from drf-spectacular-sidecar: no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStateEnum": "disputes.models.Case.State",
+        "OutcomeEnum": "disputes.models.Outcome",
+        "RemedyEnum": "disputes.models.Remedy",
+        "OrderStatusEnum": "disputes.models.Order.Status",
+        "OfferStatusEnum": "disputes.models.Offer.Status",
+        "OfferAnswerEnum": "disputes.models.Offer.Answer",
+        "RefundStatusEnum": "disputes.models.RefundInstruction.Status",
+        "EvidenceContentTypeEnum": "disputes.models.Evidence.Kind",
+        "SideEnum": "disputes.api.serializers.SIDES",
+    },
+}
+
+# Outbound webhooks (admin: Webhook endpoints). Failed deliveries are retried by
+# `process_deadlines` after base, 2×base, 4×base … seconds (at most the ceiling), then given up.
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "5"))
+WEBHOOK_RETRY_BASE_SECONDS = int(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "60"))
+WEBHOOK_RETRY_MAX_SECONDS = int(os.environ.get("WEBHOOK_RETRY_MAX_SECONDS", str(6 * 3600)))
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "15"))
 
 LOGGING = {
     "version": 1,

@@ -96,7 +96,7 @@ def _resolve_by_rule(case: Case, match: RuleMatch, *, actor, at: datetime) -> Ca
         outcome=match.outcome,
         refund_amount=match.amount,
     )
-    Decision(
+    decision = Decision(
         case=case,
         stage=Decision.Stage.AUTOMATIC,
         outcome=match.outcome,
@@ -109,7 +109,8 @@ def _resolve_by_rule(case: Case, match: RuleMatch, *, actor, at: datetime) -> Ca
         facts=match.facts,
         decided_by=actor,
         decided_at=at,
-    ).save()
+    )
+    save_with_history(decision, actor=actor, reason=f"Automatic decision recorded: {match.title}")
     return case
 
 

@@ -15,7 +15,7 @@ from django.db.models import Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from disputes.exceptions import DisputeError
-from disputes.models import Case, EvidenceRequest, RefundInstruction, Reminder
+from disputes.models import Case, EvidenceRequest, RefundInstruction, Reminder, WebhookDelivery
 from disputes.services import automation
 from disputes.services.cases import case_close, case_lapse_return
 from disputes.services.refunds import refund_dispatch
@@ -23,6 +23,8 @@ from policies.models import Policy
 
 S = Case.State
 Progress = Callable[[str, int], None]
+# Evidence is awaited only while an agent is deciding; a finished case is not chased for it.
+AWAITING_EVIDENCE = [S.IN_MEDIATION, S.APPEALED]
 
 
 def process_deadlines(*, batch_size: int = 200, progress: Progress | None = None) -> Counter:
@@ -53,10 +55,11 @@ def process_deadlines(*, batch_size: int = 200, progress: Progress | None = None
         (
             "evidence requests",
             EvidenceRequest,
-            Q(fulfilled_at__isnull=True, missed_at__isnull=True, due_at__lt=now),
+            Q(fulfilled_at__isnull=True, missed_at__isnull=True, due_at__lt=now, case__state__in=AWAITING_EVIDENCE),
             lambda request: automation.evidence_request_mark_missed(request_id=request.pk),
         ),
         ("refunds", RefundInstruction, _refund_due(now), _send_refund),
+        ("webhooks", WebhookDelivery, _webhook_due(now), _send_webhook),
     ]
     for label, model, condition, step in [(label, Case, condition, step) for label, condition, step in steps] + others:
         for outcome in _run(model.objects.filter(condition).order_by("pk"), step, batch_size=batch_size):
@@ -165,7 +168,7 @@ def send_reminders(*, now: datetime) -> Counter:
             ):
                 sent[f"reminded_{kind}"] += 1
     requests = EvidenceRequest.objects.filter(
-        fulfilled_at__isnull=True, due_at__gt=now, due_at__lte=horizon
+        fulfilled_at__isnull=True, due_at__gt=now, due_at__lte=horizon, case__state__in=AWAITING_EVIDENCE
     ).select_related("case__policy_version", "requested_from")
     for request in requests.iterator(chunk_size=500):
         if _in_reminder_window(request.case, request.due_at, now) and automation.reminder_send(
@@ -178,3 +181,17 @@ def send_reminders(*, now: datetime) -> Counter:
 def _in_reminder_window(case: Case, due_at: datetime, now: datetime) -> bool:
     hours = case.rules.reminder_hours
     return bool(hours) and now >= due_at - timedelta(hours=hours)
+
+
+def _webhook_due(now: datetime) -> Q:
+    from disputes.api.webhooks import webhook_due
+
+    return webhook_due(now)
+
+
+def _send_webhook(delivery: WebhookDelivery) -> str:
+    """Retry a webhook that failed (with backoff) or whose first attempt never happened."""
+    from disputes.api.webhooks import webhook_deliver
+
+    delivery = webhook_deliver(delivery_id=delivery.pk)
+    return "webhook_delivered" if delivery.status == WebhookDelivery.Status.DELIVERED else "webhook_failed"

@@ -20,7 +20,9 @@ def refund_dispatch(*, refund_id: int) -> RefundInstruction:
     a later retry with backoff (`process_deadlines`).
     """
     with transaction.atomic():
-        refund = RefundInstruction.objects.select_for_update().select_related("case__order").get(pk=refund_id)
+        refund = (
+            RefundInstruction.objects.select_for_update(of=("self",)).select_related("case__order").get(pk=refund_id)
+        )
         if refund.status == RefundInstruction.Status.SENT:
             return refund
         order = RefundOrder(

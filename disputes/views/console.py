@@ -136,15 +136,13 @@ def availability(request):
 def workspace(request, reference, forms=None, status=200):
     case = selectors.console_case_get(user=request.user, reference=reference)
     ws = selectors.case_workspace(case=case, user=request.user)
-    actions = console_actions(
-        case, request.user, decisions=ws.decisions, evidence_requests=ws.evidence_requests
-    )
+    actions = console_actions(case, request.user, decisions=ws.decisions, evidence_requests=ws.evidence_requests)
     record = ws.record
     context = {
         "case": case,
         "ws": ws,
         "actions": actions,
-        "forms": _workspace_forms(case, request.user, actions, forms or {}),
+        "forms": _workspace_forms(case, actions, forms or {}),
         "offer": pending_offer(record.offers),
         "timeline": case_timeline(
             case,
@@ -163,33 +161,28 @@ def workspace(request, reference, forms=None, status=200):
     return render(request, "disputes/console/case.html", context, status=status)
 
 
-def _workspace_forms(case, user, actions, bound) -> dict:
+def _workspace_forms(case, actions, bound) -> dict:
     """The forms this agent may use on this case now; `bound` ones (sent back with errors) win."""
-    allowed = {
-        "note": lambda: InternalNoteForm(),
-        "message": (lambda: PartyMessageForm()) if actions.write else None,
-        "canned": (lambda: CannedReplyForm(replies=canned_reply_list())) if actions.write else None,
-        "claim": (lambda: ConfirmForm()) if actions.claim else None,
-        "take_appeal": (lambda: ConfirmForm()) if actions.take_appeal else None,
+    makers = {
+        "note": (True, InternalNoteForm),  # any agent, in any state
+        "message": (actions.write, PartyMessageForm),
+        "canned": (actions.write, lambda: CannedReplyForm(replies=canned_reply_list())),
+        "claim": (actions.claim, ConfirmForm),
+        "take_appeal": (actions.take_appeal, ConfirmForm),
         "evidence_request": (
-            (lambda: EvidenceRequestForm(case=case, initial={"due_at": _default_due()}))
-            if actions.request_evidence
-            else None
+            actions.request_evidence,
+            lambda: EvidenceRequestForm(case=case, initial={"due_at": _default_due()}),
         ),
-        "propose": (lambda: ProposalForm()) if actions.propose else None,
-        "decide": (lambda: DecideForm()) if actions.decide else None,
-        "decide_appeal": (lambda: DecideForm()) if actions.decide_appeal else None,
-        "reassign": (
-            (lambda: ReassignForm(agents=selectors.agents_to_reassign_to(case=case))) if actions.reassign else None
-        ),
+        "propose": (actions.propose, ProposalForm),
+        "decide": (actions.decide, DecideForm),
+        "decide_appeal": (actions.decide_appeal, DecideForm),
+        "reassign": (actions.reassign, lambda: ReassignForm(agents=selectors.agents_to_reassign_to(case=case))),
     }
     forms = {}
-    for key, make in allowed.items():
-        if make is None:
-            continue
-        form = bound.get(key) or make()
-        form.auto_id = form_ids(key)
-        forms[key] = form
+    for key, (allowed, make) in makers.items():
+        if allowed:
+            forms[key] = bound.get(key) or make()
+            forms[key].auto_id = form_ids(key)
     return forms
 
 

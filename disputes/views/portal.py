@@ -19,7 +19,7 @@ from disputes.forms import (
     SurveyForm,
 )
 from disputes.models import Offer, Order
-from disputes.permissions import is_agent_user, is_case_buyer, is_case_party
+from disputes.permissions import is_agent, is_case_buyer, is_case_party
 from disputes.presenters import case_actions, case_status, case_timeline, pending_offer, perspective
 from disputes.services.accounts import submission_once
 from disputes.services.conversation import evidence_add, message_post
@@ -111,6 +111,7 @@ def case_detail(request, reference, forms=None, status=200):
             offers=record.offers,
         ),
         "evidence": record.evidence,
+        "decisions": record.decisions,
         "offer": offer,
         "actions": [
             (action, forms.get(action.name) or ACTION_FORMS[action.name](auto_id=form_ids(action.name)))
@@ -124,7 +125,7 @@ def case_detail(request, reference, forms=None, status=200):
         or (SurveyForm(auto_id=form_ids("survey")) if survey_pending_for(case=case, user=request.user) else None),
         "evidence_requests": selectors.evidence_requests_for(case=case, user=request.user),
         "last_message_id": max((message.pk for message in record.messages), default=0),
-        "live_audience": "agents" if is_agent_user(request.user) else "party",  # agents also get internal notes
+        "live_audience": "agents" if is_agent(case, request.user) else "party",  # agents also get internal notes
     }
     return render(request, "disputes/case_detail.html", context, status=status)
 

@@ -12,7 +12,8 @@
 // Inside it: [data-live-timeline] (messages are appended), form[data-live-compose] (sent over
 // the socket; data-internal="true" for notes), form[data-live-canned] (fills a message),
 // [data-live-notice] and [data-live-presence].
-// The queue page: [data-live-queue="/console/"] is fetched again (?fragment=1) when the queue changes.
+// The queue page: [data-live-queue] holds the live part of the list; when the queue changes it is
+// fetched again (this page's address, filters included, with ?fragment=1) and swapped in.
 (function () {
   "use strict";
 
@@ -23,6 +24,7 @@
     4404: "This case is no longer available to you. Reload the page."
   };
   var MAX_DELAY_MS = 30000;
+  var ACK_TIMEOUT_MS = 10000;
 
   function socketUrl(path) {
     return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
@@ -87,8 +89,10 @@
     var date = new Date(iso);
     if (isNaN(date.getTime())) { return iso; }
     try {
-      return date.toLocaleString(undefined, {
-        day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+      // As the server writes times: "26 Nov 2026, 07:01 CET", in the browser's zone.
+      return date.toLocaleString("en-GB", {
+        day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hour12: false,
+        timeZoneName: "short"
       });
     } catch (error) {
       return date.toString();
@@ -287,8 +291,17 @@
         });
         if (!sent) { return; }
         event.preventDefault();
-        pending.push({ clientId: clientId, form: form });
+        var send = { clientId: clientId, form: form };
+        pending.push(send);
         setBusy(form, true);
+        // No answer in time: keep the text and say so, rather than post it twice.
+        setTimeout(function () {
+          var index = pending.indexOf(send);
+          if (index === -1) { return; }
+          pending.splice(index, 1);
+          setBusy(form, false);
+          showComposeError(form, "No answer from the server yet: check the timeline, then send again if it is not there.");
+        }, ACK_TIMEOUT_MS);
       });
     });
 

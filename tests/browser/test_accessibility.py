@@ -111,6 +111,33 @@ def describe(violations) -> str:
     return "\n".join(lines)
 
 
+def label_problems(page) -> tuple[list[str], list[str], list[str]]:
+    """Fields without exactly one label of their own, descriptions that point at no element (or
+    at several), and labels pointing at ids used more than once."""
+    problems = page.evaluate(
+        """() => [...document.querySelectorAll('input:not([type=hidden]), textarea, select')].flatMap(e => {
+            const own = [...e.labels].map(l => l.textContent.trim().replace(/\\s+/g, ' '));
+            const claimed = e.id ? document.querySelectorAll(`label[for="${CSS.escape(e.id)}"]`).length : 0;
+            const where = `${e.tagName.toLowerCase()}[name=${e.name}] in "${e.form?.getAttribute('action') || ''}"`;
+            if (own.length !== 1) return [`${where} has ${own.length} labels: ${JSON.stringify(own)}`];
+            if (claimed > 1) return [`${where}: ${claimed} labels point at its id ${e.id}`];
+            return [];
+        })"""
+    )
+    dangling = page.evaluate(
+        """() => [...document.querySelectorAll('[aria-describedby], [aria-labelledby]')].flatMap(e =>
+            ['aria-describedby', 'aria-labelledby'].flatMap(attribute => (e.getAttribute(attribute) || '')
+                .split(/\\s+/).filter(Boolean)
+                .filter(id => document.querySelectorAll(`[id="${CSS.escape(id)}"]`).length !== 1)
+                .map(id => `${e.tagName.toLowerCase()}[name=${e.name || ''}] ${attribute}=${id}`)))"""
+    )
+    duplicate_ids = page.evaluate(
+        """() => [...document.querySelectorAll('label[for]')].map(l => l.htmlFor)
+                  .filter(id => document.querySelectorAll(`[id="${CSS.escape(id)}"]`).length > 1)"""
+    )
+    return problems, dangling, duplicate_ids
+
+
 @pytest.fixture(scope="module")
 def axe():
     return Axe()
@@ -141,27 +168,7 @@ def test_page_labels_and_describes_each_field(name, desk, new_context, sign_in):
     With several forms on one page (the case page's actions), each control needs its own label."""
     page = open_page(name, 1280, desk, new_context, sign_in)
 
-    problems = page.evaluate(
-        """() => [...document.querySelectorAll('input:not([type=hidden]), textarea, select')].flatMap(e => {
-            const own = [...e.labels].map(l => l.textContent.trim().replace(/\\s+/g, ' '));
-            const claimed = e.id ? document.querySelectorAll(`label[for="${CSS.escape(e.id)}"]`).length : 0;
-            const where = `${e.tagName.toLowerCase()}[name=${e.name}] in "${e.form?.getAttribute('action') || ''}"`;
-            if (own.length !== 1) return [`${where} has ${own.length} labels: ${JSON.stringify(own)}`];
-            if (claimed > 1) return [`${where}: ${claimed} labels point at its id ${e.id}`];
-            return [];
-        })"""
-    )
-    dangling = page.evaluate(
-        """() => [...document.querySelectorAll('[aria-describedby], [aria-labelledby]')].flatMap(e =>
-            ['aria-describedby', 'aria-labelledby'].flatMap(attribute => (e.getAttribute(attribute) || '')
-                .split(/\\s+/).filter(Boolean)
-                .filter(id => document.querySelectorAll(`[id="${CSS.escape(id)}"]`).length !== 1)
-                .map(id => `${e.tagName.toLowerCase()}[name=${e.name || ''}] ${attribute}=${id}`)))"""
-    )
-    duplicate_ids = page.evaluate(
-        """() => [...document.querySelectorAll('label[for]')].map(l => l.htmlFor)
-                  .filter(id => document.querySelectorAll(`[id="${CSS.escape(id)}"]`).length > 1)"""
-    )
+    problems, dangling, duplicate_ids = label_problems(page)
 
     assert not problems, f"{name}: fields without exactly one label of their own:\n" + "\n".join(problems)
     assert not dangling, f"{name}: descriptions that point at no element, or at several: {dangling}"

@@ -26,3 +26,7 @@ class Command(BaseCommand):
         for username, first, last, groups, is_superuser in PEOPLE:
             role = "admin" if is_superuser else (", ".join(groups) or "buyer/seller")
             self.stdout.write(f"  {username:<8} {first} {last} ({role})")
+        self.stdout.write(
+            f"API (/api/v1/, docs at /api/docs/): the marketplace's service account sends "
+            f"Authorization: Token {created['api_token']}"
+        )

@@ -2,12 +2,19 @@
 
 Every socket signs in with a real session cookie, as a browser would. The database is the
 record: frames carry message ids that must match stored rows, and a reconnecting client gets
-what it missed from the database. Where a test asserts that something did NOT arrive, it sends
-a `ping` afterwards: frames reach a socket in order, so a `pong` next proves nothing came first.
+what it missed from the database.
+
+To assert that something did NOT arrive, without sleeping, a test sends a sentinel that travels
+the same way and must be the next frame: a `ping` (answered after every frame the socket sends
+in reply to what came before it: resyncs, errors), or a probe through the channel layer to that
+person's sockets (delivered after every broadcast queued before it: messages, notes, changes).
 """
+
+import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.signals import user_logged_out
 from django.db import connection
@@ -39,15 +46,14 @@ def signed_in_client(user) -> Client:
 class Socket:
     """A browser tab's socket: a communicator plus the page's session."""
 
-    def __init__(self, path: str, *, client: Client | None = None, origin: bytes | None = ORIGIN):
+    def __init__(self, path: str, *, user=None, client: Client | None = None, origin: bytes | None = ORIGIN):
         headers = []
         if origin is not None:
             headers.append((b"origin", origin))
         if client is not None:
             headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
-        self.client = client
+        self.user_id = getattr(user, "pk", None)
         self.ws = WebsocketCommunicator(application, path, headers=headers)
-        self.closed = False
 
     async def connect(self):
         return await self.ws.connect(timeout=TIMEOUT)
@@ -68,16 +74,22 @@ class Socket:
         """The code the server closed this socket with (after accepting it)."""
         output = await self.ws.receive_output(timeout=TIMEOUT)
         assert output["type"] == "websocket.close", f"expected a close, got {output!r}"
-        self.closed = True
         return output.get("code", 1000)
 
-    async def assert_nothing_pending(self) -> None:
-        """Nothing was queued for this socket before now (see the module docstring)."""
+    async def assert_no_more_replies(self) -> None:
+        """The socket sent nothing more in answer to the frames before now."""
         await self.send({"type": "ping"})
         assert await self.receive() == {"type": "pong"}
 
+    async def assert_nothing_broadcast(self) -> None:
+        """No broadcast reached this case socket before now: a probe sent through the channel layer
+        after them (to this person's sockets, as the presence handler renders it) comes first."""
+        probe = {"type": "case.presence", "viewers": ["probe"]}
+        await get_channel_layer().group_send(realtime.user_group(self.user_id), probe)
+        assert await self.receive() == {"type": "presence", "viewers": ["probe"]}
+
     async def post(self, body: str, **extra) -> dict:
-        """Send a message and return the server's acknowledgement."""
+        """Send a message; return the next frame (its acknowledgement, or an error)."""
         await self.send({"type": "message.send", "body": body, **extra})
         return await self.receive()
 
@@ -93,7 +105,7 @@ async def sockets():
     async def open_socket(path: str, user=None, *, client: Client | None = None, origin=ORIGIN, expect_accept=True):
         if user is not None and client is None:
             client = await database_sync_to_async(signed_in_client)(user)
-        socket = Socket(path, client=client, origin=origin)
+        socket = Socket(path, user=user, client=client, origin=origin)
         opened.append(socket)
         connected, _ = await socket.connect()
         if expect_accept:
@@ -102,8 +114,16 @@ async def sockets():
         return socket
 
     yield open_socket
+    errors = []
     for socket in opened:
-        await socket.disconnect()
+        try:
+            await socket.disconnect()
+        except (asyncio.CancelledError, TimeoutError):
+            pass  # a wait that timed out in the test cancelled it; the test has failed already
+        except Exception as exc:  # noqa: BLE001 - close the other sockets first, then report
+            errors.append(exc)
+    if errors:
+        raise errors[0]
 
 
 def room(case: Case, after: int | None = None) -> str:
@@ -119,14 +139,11 @@ QUEUE = "/ws/console/queue/"
 
 @pytest.fixture
 def desk(policy, buyer, seller):
-    """A case in mediation with its agent, another agent and an outsider, all with names."""
+    """A case in mediation with its agent (Ana), and another agent (Ben) who may open it too."""
     agent = factories.agent_user(username="ana", first_name="Ana", last_name="Lopez")
     colleague = factories.agent_user(username="ben", first_name="Ben", last_name="Okafor")
-    outsider = factories.UserFactory(username="outsider")
-    buyer.first_name, buyer.last_name = "Bea", "Buyer"
-    buyer.save()
     case = bring_to(Case.State.IN_MEDIATION, factories.case(buyer=buyer, seller=seller), agent=agent)
-    return {"case": case, "buyer": buyer, "seller": seller, "agent": agent, "colleague": colleague, "outsider": outsider}
+    return {"case": case, "buyer": buyer, "seller": seller, "agent": agent, "colleague": colleague}
 
 
 @pytest.fixture
@@ -296,8 +313,8 @@ async def test_empty_message_gets_an_error_frame_and_stores_nothing(sockets, des
     assert not_text["code"] == "invalid"
 
     assert await database_sync_to_async(messages_on)(case) == []
-    await seller.assert_nothing_pending()
-    await buyer.assert_nothing_pending()
+    await seller.assert_nothing_broadcast()
+    await buyer.assert_nothing_broadcast()
 
 
 # Internal notes
@@ -324,7 +341,7 @@ async def test_internal_note_over_the_socket_reaches_agents_and_never_a_party(so
         # The next frame a party gets is the public message: the note was never sent to them.
         frame = await party.receive()
         assert frame["id"] == public["id"] and frame["internal"] is False
-        await party.assert_nothing_pending()
+        await party.assert_nothing_broadcast()
     assert await database_sync_to_async(messages_on)(case) == [
         ("Seller has 3 similar cases this month.", True),
         ("Thanks, we are looking into it.", False),
@@ -341,7 +358,7 @@ async def test_internal_note_through_the_service_never_reaches_a_party(sockets, 
     note = await agent.receive()
 
     assert note["internal"] is True and note["body"] == "Refund likely."
-    await buyer.assert_nothing_pending()
+    await buyer.assert_nothing_broadcast()
 
 
 @pytest.mark.parametrize("party", ["buyer", "seller"])
@@ -355,7 +372,32 @@ async def test_party_cannot_post_an_internal_note(sockets, desk, party):
 
     assert error["type"] == "error" and error["code"] == "forbidden"
     assert await database_sync_to_async(messages_on)(case) == []
-    await agent.assert_nothing_pending()
+    await agent.assert_nothing_broadcast()
+
+
+async def test_agent_who_is_a_party_of_the_case_gets_no_internal_notes_on_its_socket(sockets, policy, agent):
+    """An agent who also sells on the marketplace is a party on their own case, like any seller."""
+    selling_agent = await database_sync_to_async(factories.agent_user)(username="selling_agent")
+    case = await database_sync_to_async(factories.case)(seller=selling_agent)
+    case = await database_sync_to_async(bring_to)(Case.State.IN_MEDIATION, case, agent=agent)
+    note = await database_sync_to_async(message_post)(case=case, author=agent, body="Old note.", internal=True)
+    seller = await sockets(room(case, after=0), selling_agent)
+    await seller.assert_no_more_replies()  # the resync on connecting left out the old note
+    await seller.assert_nothing_broadcast()  # and no presence: the seller is not an agent here
+
+    mediator = await sockets(room(case), agent)
+    assert await mediator.receive() == {"type": "presence", "viewers": ["agent"]}  # not the seller
+    note_ack = await mediator.post("Seller is one of ours; handle by the book.", internal=True)
+    assert (await mediator.receive())["id"] == note_ack["id"]  # the note reaches the agents' group
+    public = await mediator.post("We are reviewing the photos.")
+
+    frame = await seller.receive()
+    assert frame["id"] == public["id"] and frame["internal"] is False
+    await seller.send({"type": "resync", "after": note.pk - 1})
+    assert (await seller.receive())["id"] == public["id"]  # the resync skips both notes
+    await seller.assert_no_more_replies()
+    error = await seller.post("Let me add a note.", internal=True)
+    assert error["code"] == "forbidden"
 
 
 # Reconnecting and resyncing
@@ -379,7 +421,7 @@ async def test_party_reconnecting_with_after_id_gets_exactly_the_missed_messages
 
     assert [frame["id"] for frame in frames] == [message.pk for message in conversation["missed"]]
     assert [frame["body"] for frame in frames] == ["It left here intact.", "We asked the courier."]
-    await buyer.assert_nothing_pending()  # not the note, not the first message again
+    await buyer.assert_no_more_replies()  # not the note, not the first message again
 
 
 async def test_agent_reconnecting_with_after_id_also_gets_the_missed_notes(sockets, desk, conversation):
@@ -398,16 +440,16 @@ async def test_agent_reconnecting_with_after_id_also_gets_the_missed_notes(socke
 
 async def test_resync_frame_gets_exactly_the_messages_after_the_id(sockets, desk, conversation):
     seller = await sockets(room(desk["case"]), desk["seller"])
-    await seller.assert_nothing_pending()  # no `after`: nothing is replayed
+    await seller.assert_no_more_replies()  # no `after`: nothing is replayed
 
     await seller.send({"type": "resync", "after": conversation["first"].pk})
     frames = await seller.receive_many(2)
 
     assert [frame["id"] for frame in frames] == [message.pk for message in conversation["missed"]]
-    await seller.assert_nothing_pending()
+    await seller.assert_no_more_replies()
 
     await seller.send({"type": "resync", "after": conversation["missed"][1].pk})
-    await seller.assert_nothing_pending()  # up to date: nothing to send
+    await seller.assert_no_more_replies()  # up to date: nothing to send
 
 
 async def test_resync_with_an_after_that_is_not_an_id_gets_an_error_frame(sockets, desk):
@@ -416,7 +458,7 @@ async def test_resync_with_an_after_that_is_not_an_id_gets_an_error_frame(socket
     await seller.send({"type": "resync", "after": "yesterday"})
 
     assert (await seller.receive())["code"] == "invalid"
-    await seller.assert_nothing_pending()
+    await seller.assert_no_more_replies()
 
 
 async def test_reconnect_after_a_dropped_socket_catches_up_live_and_missed(sockets, desk):
@@ -467,7 +509,12 @@ async def test_message_over_the_stored_length_gets_an_error_and_stores_nothing(s
 
 @pytest.mark.parametrize(
     "text, code",
-    [("{not json", "bad_json"), ("[1, 2]", "bad_frame"), ('"hello"', "bad_frame"), ('{"type": "shout"}', "unknown_type")],
+    [
+        ("{not json", "bad_json"),
+        ("[1, 2]", "bad_frame"),
+        ('"hello"', "bad_frame"),
+        ('{"type": "shout"}', "unknown_type"),
+    ],
 )
 async def test_malformed_frame_gets_an_error_and_nobody_is_disconnected(sockets, desk, text, code):
     case = desk["case"]
@@ -489,7 +536,7 @@ async def test_binary_frame_gets_an_error_and_the_socket_stays_usable(sockets, d
     await buyer.ws.send_to(bytes_data=b"\x00\x01")
 
     assert (await buyer.receive())["type"] == "error"
-    await buyer.assert_nothing_pending()
+    await buyer.assert_no_more_replies()
 
 
 async def test_message_past_the_rate_limit_is_refused_and_not_stored(sockets, desk):
@@ -507,7 +554,7 @@ async def test_message_past_the_rate_limit_is_refused_and_not_stored(sockets, de
     bodies = [body for body, _ in await database_sync_to_async(messages_on)(case)]
     assert bodies == [f"message {number}" for number in range(limit)]
     assert [frame["body"] for frame in await seller.receive_many(limit)] == bodies
-    await seller.assert_nothing_pending()
+    await seller.assert_nothing_broadcast()
     ack = await seller.post("The seller is not limited by the buyer's pace.")  # other clients unaffected
     assert ack["type"] == "sent"
 
@@ -540,7 +587,7 @@ async def test_state_change_reaches_a_case_socket_of_another_case_never(sockets,
 
     await database_sync_to_async(services.case_decline_claim)(case=open_case_tx, seller=open_case_tx.seller)
 
-    await elsewhere.assert_nothing_pending()
+    await elsewhere.assert_nothing_broadcast()
 
 
 async def test_presence_lists_the_agents_who_have_the_case_open(sockets, desk):
@@ -556,7 +603,7 @@ async def test_presence_lists_the_agents_who_have_the_case_open(sockets, desk):
 
     await ben.disconnect()
     assert await ana.receive() == {"type": "presence", "viewers": ["Ana Lopez"]}
-    await buyer.assert_nothing_pending()  # parties are not told who is working on it
+    await buyer.assert_nothing_broadcast()  # parties are not told who is working on it
 
 
 # Signing out
@@ -565,7 +612,7 @@ async def test_presence_lists_the_agents_who_have_the_case_open(sockets, desk):
 async def test_signing_out_closes_that_persons_sockets_with_4000(sockets, desk):
     case = desk["case"]
     client = await database_sync_to_async(signed_in_client)(desk["buyer"])
-    tabs = [await sockets(room(case), client=client), await sockets(room(case), client=client)]
+    tabs = [await sockets(room(case), desk["buyer"], client=client) for _ in range(2)]
     seller = await sockets(room(case), desk["seller"])
 
     response = await database_sync_to_async(client.post)("/accounts/logout/")
@@ -573,7 +620,7 @@ async def test_signing_out_closes_that_persons_sockets_with_4000(sockets, desk):
     assert response.status_code == 200
     for tab in tabs:
         assert await tab.close_code() == consumers.SESSION_ENDED == 4000
-    await seller.assert_nothing_pending()  # someone else's socket stays open
+    await seller.assert_no_more_replies()  # someone else's socket stays open
     ack = await seller.post("Still here.")
     assert ack["type"] == "sent"
 
@@ -616,4 +663,3 @@ async def test_queue_socket_hears_when_a_case_leaves_the_queue(sockets, agent, o
 
     frame = await queue.receive()
     assert (frame["type"], frame["reference"], frame["state"]) == ("queue.changed", case.reference, "in_mediation")
-

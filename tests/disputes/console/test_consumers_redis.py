@@ -18,17 +18,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import websockets
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from websockets.asyncio.client import connect as ws_connect
 
 from disputes.models import Case, Message
 from tests import factories
 from tests.disputes.case_states import bring_to
-
-websockets = pytest.importorskip("websockets", reason="the `websockets` client is in requirements.txt")
-from websockets.asyncio.client import connect as ws_connect  # noqa: E402
 
 pytestmark = [
     pytest.mark.redis,
@@ -76,7 +75,8 @@ class Server:
     def __init__(self, name: str):
         self.name = name
         self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile(prefix=f"daphne-{name}-", suffix=".log", delete=False)
+        # Open for the server's whole life; closed and removed in `stop`.
+        self.log = tempfile.NamedTemporaryFile(prefix=f"daphne-{name}-", suffix=".log", delete=False)  # noqa: SIM115
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -106,7 +106,9 @@ class Server:
                     return
             except OSError:
                 time.sleep(0.1)  # bounded: the loop ends at the deadline
-        pytest.fail(f"server {self.name} did not listen on {self.port} within {SERVER_START_TIMEOUT}s:\n{self.output()}")
+        pytest.fail(
+            f"server {self.name} did not listen on {self.port} within {SERVER_START_TIMEOUT}s:\n{self.output()}"
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -155,8 +157,8 @@ async def receive(ws) -> dict:
     return json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
 
 
-async def assert_nothing_pending(ws) -> None:
-    """Frames arrive in order: a `pong` next means nothing was sent to this socket before it."""
+async def assert_answers_ping(ws) -> None:
+    """The socket is open and served: the server answers a `ping`."""
     await ws.send('{"type": "ping"}')
     assert await receive(ws) == {"type": "pong"}
 
@@ -217,7 +219,11 @@ async def test_internal_note_through_one_server_reaches_agents_on_the_other_and_
         note = await receive(watching)
 
         assert note["id"] == ack["id"] and note["internal"] is True
-        await assert_nothing_pending(buyer)
+        assert (await receive(writing))["id"] == ack["id"]  # the writer's own copy
+        await writing.send('{"type": "message.send", "body": "We are on it."}')
+        public = await receive(writing)
+        first_for_buyer = await receive(buyer)  # the note, had it leaked, would have come first
+        assert (first_for_buyer["id"], first_for_buyer["internal"]) == (public["id"], False)
     finally:
         for ws in (buyer, watching, writing):
             await ws.close()
@@ -248,7 +254,7 @@ async def test_signing_out_in_this_process_closes_the_socket_on_a_server(servers
         open_timeout=TIMEOUT,
     )
     try:
-        await assert_nothing_pending(buyer)
+        await assert_answers_ping(buyer)
 
         await database_sync_to_async(client.post)("/accounts/logout/")
 

@@ -59,7 +59,10 @@ SIDES = {
         ("Waiting for the seller", "Waiting for the seller: {seller_answer_due_at}"),
         ("Needs your answer", "Your answer is needed: {seller_answer_due_at}"),
     ),
-    "awaiting_buyer": (("Your answer is needed", ""), ("Waiting for the buyer", "")),
+    "awaiting_buyer": (
+        ("Your answer is needed", "Your answer is needed by: {buyer_answer_due_at}"),
+        ("Waiting for the buyer", "Waiting for the buyer until: {buyer_answer_due_at}"),
+    ),
     "escalated": (
         ("With our team", "We aim to decide by: {agent_decision_due_at}"),
         ("With our team", "We aim to decide by: {agent_decision_due_at}"),
@@ -82,7 +85,13 @@ def expected(template: tuple[str, str], case) -> tuple[str, str]:
     badge, line = template
     deadlines = {
         name: shown(getattr(case, name))
-        for name in ("seller_answer_due_at", "agent_decision_due_at", "return_due_at", "appeal_until")
+        for name in (
+            "seller_answer_due_at",
+            "buyer_answer_due_at",
+            "agent_decision_due_at",
+            "return_due_at",
+            "appeal_until",
+        )
         if getattr(case, name)
     }
     return badge, line.format(**deadlines)
@@ -421,7 +430,7 @@ QUERY_PAGES = {
         lambda page: len(page.select("li", cls="notification")),
         6 + PERMISSIONS,
     ),
-    "case-page": QueryPage("{case}", "buyer", add_to_case, timeline_rows, 13 + 1),  # + requests for evidence
+    "case-page": QueryPage("{case}", "buyer", add_to_case, timeline_rows, 13 + 2),  # + evidence requests, decisions
 }
 
 

@@ -1,0 +1,108 @@
+"""Filters and pages for the API's lists (django-filter FilterSets, cursor pagination)."""
+
+from datetime import UTC, datetime
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
+from rest_framework.pagination import CursorPagination
+
+from disputes.models import Case, Order, Reason
+
+S = Case.State
+
+# The deadline that runs in each state: (states, the deadline, fields that must be empty (True)
+# or set (False) for it to run). A case past the deadline of its current step is overdue.
+RUNNING_DEADLINES = [
+    ({S.OPEN}, "seller_answer_due_at", {"seller_answered_at": True}),
+    ({S.AWAITING_BUYER}, "buyer_answer_due_at", {}),
+    ({S.ESCALATED, S.IN_MEDIATION, S.APPEALED}, "agent_decision_due_at", {}),
+    ({S.AWAITING_RETURN}, "return_due_at", {"return_shipped_at": True}),
+    ({S.AWAITING_RETURN}, "return_confirm_due_at", {"return_shipped_at": False}),
+]
+
+
+def running_deadline(case: Case) -> tuple[str, datetime] | None:
+    """The deadline of the case's current step, as (its name, when), if one is running."""
+    for states, name, empty in RUNNING_DEADLINES:
+        if case.state in states and all((getattr(case, f) is None) == is_empty for f, is_empty in empty.items()):
+            due_at = getattr(case, name)
+            return (name, due_at) if due_at else None
+    return None
+
+
+def is_overdue(case: Case, *, now: datetime | None = None) -> bool:
+    deadline = running_deadline(case)
+    return deadline is not None and deadline[1] < (now or timezone.now())
+
+
+def overdue_q(now: datetime) -> Q:
+    condition = Q(pk__in=[])
+    for states, name, empty in RUNNING_DEADLINES:
+        condition |= Q(
+            state__in=states,
+            **{f"{name}__lt": now},
+            **{f"{field}__isnull": is_empty for field, is_empty in empty.items()},
+        )
+    return condition
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time in any zone, as UTC: the database takes no offset past ±15:59."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        try:
+            return value.astimezone(UTC) if value is not None else None
+        except OverflowError:
+            raise ValidationError("This time is out of range.", code="overflow") from None
+
+
+class UpdatedSinceFilter(filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
+class CaseFilter(filters.FilterSet):
+    state = filters.MultipleChoiceFilter(choices=Case.State.choices, help_text="One or more states.")
+    reason = filters.ChoiceFilter(choices=Reason.choices)
+    buyer = filters.CharFilter(field_name="buyer__username", lookup_expr="iexact", help_text="The buyer's username.")
+    seller = filters.CharFilter(field_name="seller__username", lookup_expr="iexact", help_text="The seller's username.")
+    order = filters.CharFilter(field_name="order__external_id", help_text="The order's external id.")
+    updated_since = UpdatedSinceFilter(
+        field_name="updated_at", lookup_expr="gte", help_text="Changed at or after this time (ISO 8601)."
+    )
+    overdue = filters.BooleanFilter(
+        method="filter_overdue", help_text="true: past the deadline of the current step; false: not past it."
+    )
+
+    class Meta:
+        model = Case
+        fields = ()
+
+    def filter_overdue(self, queryset, name, value):
+        condition = overdue_q(timezone.now())
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+
+class OrderFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=Order.Status.choices)
+    buyer = filters.CharFilter(field_name="buyer__username", lookup_expr="iexact", help_text="The buyer's username.")
+    seller = filters.CharFilter(field_name="seller__username", lookup_expr="iexact", help_text="The seller's username.")
+    updated_since = UpdatedSinceFilter(
+        field_name="updated_at", lookup_expr="gte", help_text="Changed at or after this time (ISO 8601)."
+    )
+
+    class Meta:
+        model = Order
+        fields = ()
+
+
+class NewestFirstPagination(CursorPagination):
+    """Cursor pages, newest first: stable while rows are added, and no COUNT over the table."""
+
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
