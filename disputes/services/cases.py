@@ -319,14 +319,17 @@ def case_take_next(*, agent) -> Case | None:
     Rows another agent is taking are skipped (SKIP LOCKED), so two agents pressing "take next"
     at once get two different cases.
     """
-    states = [Case.State.ESCALATED] + ([Case.State.APPEALED] if is_senior_agent_user(agent) else [])
+    senior = is_senior_agent_user(agent)
+    states = [Case.State.ESCALATED] + ([Case.State.APPEALED] if senior else [])
+    # Seniors get the cases raised to them (undecided long past the target) first.
+    urgency = [F("raised_to_seniors_at").asc(nulls_last=True)] if senior else []
     candidates = (
         Case.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("order", "policy_version")
         .filter(state__in=states, agent__isnull=True)
         .exclude(buyer=agent)
         .exclude(seller=agent)
-        .order_by("agent_decision_due_at", "pk")
+        .order_by(*urgency, "agent_decision_due_at", "pk")
     )
     # One row at a time: FOR UPDATE locks every row a query returns, so taking a batch would
     # lock the cases the agent does not take too, and a colleague pressing at once would get none.

@@ -6,6 +6,7 @@ this worker looks again. Steps re-check their rule under the lock, so running th
 twice, or on two hosts at once, does each step once.
 """
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from disputes.services.refunds import refund_dispatch
 from policies.models import Policy
 
 S = Case.State
+logger = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
 # Evidence is awaited only while an agent is deciding; a finished case is not chased for it.
 AWAITING_EVIDENCE = [S.IN_MEDIATION, S.APPEALED]
@@ -93,6 +95,10 @@ def _take(due: QuerySet, pk: int, step) -> str | None:
                 return step(row)
         except DisputeError:
             return None  # the exact rule does not hold yet (e.g. business time not over)
+        except Exception:
+            # One broken row must not stop every other due step; it is retried next run.
+            logger.exception("Deadline step failed for %s %s", due.model.__name__, pk)
+            return "failed"
 
 
 def _send_refund(refund: RefundInstruction) -> str:
