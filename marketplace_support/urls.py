@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/v1/", include("disputes.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("feedback.urls")),  # before the disputes urls: /console/reports/ is not a case
     path("", include("disputes.urls")),
 ]

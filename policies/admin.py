@@ -58,6 +58,18 @@ class PolicyAdmin(SimpleHistoryAdmin):
                 "fields": ["auto_resolve_limit", "auto_rule_not_received", "auto_rule_seller_silent"],
             },
         ),
+        (
+            "Feedback and seller performance",
+            {
+                "fields": [
+                    "feedback_edit_days",
+                    "performance_window_days",
+                    "risk_dispute_rate_percent",
+                    "risk_on_time_answer_percent",
+                    "risk_decided_against_percent",
+                ]
+            },
+        ),
         ("Why", {"fields": ["change_reason"]}),
     ]
 

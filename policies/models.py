@@ -107,6 +107,32 @@ class Policy(models.Model):
         help_text="Any reason, the seller silent past the deadline, the claim within the limit: refund the claim.",
     )
 
+    # Feedback and seller performance.
+    feedback_edit_days = models.PositiveIntegerField(
+        default=7, help_text="Days during which trade feedback can still be changed by its author."
+    )
+    performance_window_days = models.PositiveIntegerField(
+        default=90, validators=[MinValueValidator(1)], help_text="Trailing days over which seller performance is measured."
+    )
+    risk_dispute_rate_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("5.00"),
+        help_text="A seller whose dispute rate (cases / orders) reaches this share is at risk.",
+    )
+    risk_on_time_answer_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("90.00"),
+        help_text="A seller who answers fewer cases on time than this share is at risk.",
+    )
+    risk_decided_against_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("2.00"),
+        help_text="A seller with this share of their cases decided against them by the platform is at risk.",
+    )
+
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()

@@ -36,6 +36,7 @@ from disputes.permissions import is_agent_user, is_senior_agent_user
 from disputes.presenters import case_timeline, console_actions, pending_offer
 from disputes.services.conversation import message_post
 from disputes.views._forms import form_ids, submit_once
+from feedback.selectors import feedback_scores, seller_performance
 
 EVIDENCE_DUE_BY_DEFAULT = timedelta(hours=48)
 
@@ -157,6 +158,8 @@ def workspace(request, reference, forms=None, status=200):
         "last_message_id": max((message.pk for message in record.messages), default=0),
         "state_labels": json.dumps(dict(Case.State.choices)),
         "self_name": request.user.get_full_name() or request.user.username,
+        "feedback_scores": feedback_scores(user_ids=[case.buyer_id, case.seller_id], at=timezone.now()),
+        "seller_performance": seller_performance(seller_ids=[case.seller_id], at=timezone.now())[case.seller_id],
     }
     return render(request, "disputes/console/case.html", context, status=status)
 

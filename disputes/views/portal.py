@@ -24,7 +24,8 @@ from disputes.presenters import case_actions, case_status, case_timeline, pendin
 from disputes.services.accounts import submission_once
 from disputes.services.conversation import evidence_add, message_post
 from disputes.views._forms import form_errors, form_ids, submit_once
-from feedback.selectors import survey_pending_for
+from feedback.forms import TradeFeedbackForm
+from feedback.selectors import feedback_given, feedback_open_for, survey_pending_for
 from feedback.services import survey_answer
 
 
@@ -124,6 +125,7 @@ def case_detail(request, reference, forms=None, status=200):
         "survey_form": forms.get("survey")
         or (SurveyForm(auto_id=form_ids("survey")) if survey_pending_for(case=case, user=request.user) else None),
         "evidence_requests": selectors.evidence_requests_for(case=case, user=request.user),
+        **_trade_feedback(case, request.user),
         "last_message_id": max((message.pk for message in record.messages), default=0),
         "live_audience": "agents" if is_agent(case, request.user) else "party",  # agents also get internal notes
     }
@@ -262,6 +264,18 @@ def _run(request, case, form, form_key, write, *, done, aliases=None):
         on_error=lambda form: case_detail(request, case.reference, forms={form_key: form}, status=400),
         aliases=aliases,
     )
+
+
+def _trade_feedback(case, user) -> dict:
+    """The party's trade feedback on the order, once the case is over (or the order delivered)."""
+    if not is_case_party(case, user) or case.is_active or not feedback_open_for(case.order):
+        return {"feedback_shown": False}
+    given = feedback_given(order=case.order, user=user)
+    form = None
+    if given is None or timezone.now() <= given.editable_until:
+        initial = {"rating": given.rating, "comment": given.comment} if given else {}
+        form = TradeFeedbackForm(auto_id=form_ids("feedback"), initial=initial)
+    return {"feedback_shown": True, "feedback_given": given, "feedback_form": form}
 
 
 def _return_form(case, user):

@@ -2,9 +2,11 @@
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils import timezone
 
 from disputes import selectors
 from disputes.presenters import case_status
+from feedback.selectors import feedback_scores, seller_performance
 
 
 @login_required
@@ -13,6 +15,7 @@ def resolution_center(request):
     bucket = bucket if bucket in selectors.SELLER_BUCKETS else None
     cases = list(selectors.case_list_as_seller(user=request.user, bucket=bucket))
     counts = selectors.seller_case_counts(user=request.user)
+    now = timezone.now()
     tabs = [(key, label, counts[key]) for key, (label, _) in selectors.SELLER_BUCKETS.items()]
     return render(
         request,
@@ -22,5 +25,7 @@ def resolution_center(request):
             "tabs": tabs,
             "bucket": bucket,
             "total": sum(counts.values()),
+            "feedback_score": feedback_scores(user_ids=[request.user.pk], at=now)[request.user.pk],
+            "performance": seller_performance(seller_ids=[request.user.pk], at=now)[request.user.pk],
         },
     )

@@ -1,34 +1,22 @@
+from policies.admin import PolicyAdmin
 from policies.models import Policy
 from tests import factories
 
 
 def admin_form(policy, **changes):
-    data = {
-        "title": policy.title,
-        "slug": policy.slug,
-        "kind": policy.kind,
-        "body": policy.body,
-        "is_published": "on" if policy.is_published else "",
-        "effective_from_0": policy.effective_from.strftime("%Y-%m-%d"),
-        "effective_from_1": policy.effective_from.strftime("%H:%M:%S"),
-        "filing_window_days": policy.filing_window_days,
-        "seller_answer_hours": policy.seller_answer_hours,
-        "buyer_wait_hours": policy.buyer_wait_hours,
-        "agent_decision_hours": policy.agent_decision_hours,
-        "return_shipping_days": policy.return_shipping_days,
-        "appeal_window_days": policy.appeal_window_days,
-        "auto_resolve_limit": str(policy.auto_resolve_limit),
-        "offer_response_hours": policy.offer_response_hours,
-        "buyer_inactivity_days": policy.buyer_inactivity_days,
-        "return_confirm_days": policy.return_confirm_days,
-        "senior_escalation_hours": policy.senior_escalation_hours,
-        "reminder_hours": policy.reminder_hours,
-        "holidays": policy.holidays,
-        "count_business_days": "on" if policy.count_business_days else "",
-        "auto_rule_not_received": "on" if policy.auto_rule_not_received else "",
-        "auto_rule_seller_silent": "on" if policy.auto_rule_seller_silent else "",
-        "change_reason": "",
-    }
+    """What the admin's change form posts for `policy` as it stands, with `changes` applied."""
+    data = {"change_reason": ""}
+    for name in (field for fieldset in PolicyAdmin.fieldsets for field in fieldset[1]["fields"]):
+        if name in ("version", "change_reason"):
+            continue
+        value = getattr(policy, name)
+        if name == "effective_from":
+            data["effective_from_0"] = value.strftime("%Y-%m-%d")
+            data["effective_from_1"] = value.strftime("%H:%M:%S")
+        elif isinstance(value, bool):
+            data[name] = "on" if value else ""
+        else:
+            data[name] = str(value)
     data.update(changes)
     return data
 

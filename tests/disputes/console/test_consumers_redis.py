@@ -137,6 +137,7 @@ def servers(transactional_db):
         yield started
     finally:
         for server in started:
+            print(f"--- server {server.name} on {server.port} ---\n{server.output()}")  # shown if the test failed
             server.stop()
 
 

@@ -414,7 +414,8 @@ QUERY_PAGES = {
         "/cases/", "buyer", lambda c, n: add_cases(c.buyer, c.seller, n), listed_cases, 5 + PERMISSIONS
     ),
     "resolution-center": QueryPage(
-        "/seller/", "seller", lambda c, n: add_cases(c.buyer, c.seller, n), listed_cases, 6 + PERMISSIONS
+        # + 4: the seller's standing (feedback score, policy in force, orders and cases in the window)
+        "/seller/", "seller", lambda c, n: add_cases(c.buyer, c.seller, n), listed_cases, 6 + 4 + PERMISSIONS
     ),
     "orders": QueryPage(
         "/orders/",
