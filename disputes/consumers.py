@@ -123,7 +123,7 @@ class CaseConsumer(_DeskConsumer):
         self.sent_at.append(now)
         try:
             message = await database_sync_to_async(message_post)(
-                case=self.case, author=self.user, body=body, internal=bool(frame.get("internal"))
+                case=self.case, author=self.user, body=body, internal=frame.get("internal") is True
             )
         except PermissionDenied as refusal:
             await self.error("forbidden", str(refusal) or "You are not allowed to do that.")
