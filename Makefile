@@ -38,7 +38,8 @@ install: $(STAMP)
 
 run: $(STAMP)
 	DJANGO_DEBUG=1 $(PY) manage.py migrate
-	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
+	@# The demo's notification emails would bury the logins; they are not printed.
+	DJANGO_DEBUG=1 DJANGO_EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend $(PY) manage.py seed_demo
 	DJANGO_DEBUG=1 $(VENV)/bin/daphne -b $(HOST) -p $(PORT) marketplace_support.asgi:application
 
 test: $(STAMP)
