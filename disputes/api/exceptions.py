@@ -12,6 +12,7 @@ input adds `errors` (field → messages), and a refused transition adds the case
     422  Idempotency-Key reused   {"detail", "code": "idempotency_key_reused"}
 """
 
+from django.db import DataError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -42,6 +43,11 @@ def api_exception_handler(exc, context):
     if isinstance(exc, InvalidInput):
         return Response(
             {"detail": exc.message, "code": "invalid", "errors": field_errors(exc.errors)},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, DataError):  # a value the database cannot hold (e.g. NUL in a query parameter)
+        return Response(
+            {"detail": "The request holds a value that cannot be stored.", "code": "invalid", "errors": {}},
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, DisputeError):  # any other refusal the desk explains (e.g. sent twice)

@@ -20,7 +20,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,6 +28,7 @@ from disputes import selectors, services
 from disputes.api import selectors as api_selectors
 from disputes.api.filters import CaseFilter, NewestFirstPagination, OrderFilter
 from disputes.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from disputes.api.parsers import StorableMultiPartParser
 from disputes.api.permissions import IsServiceAccount, PeopleActOnCases, ServiceAccountWritesOrders
 from disputes.api.serializers import (
     CaseDetailSerializer,
@@ -567,7 +567,7 @@ class CaseEvidenceApi(EvidenceAddApi, EvidenceListApi):
 
     def get_parsers(self):
         # Files come as multipart; the listing has no body.
-        return [MultiPartParser()]
+        return [StorableMultiPartParser()]
 
 
 class EvidenceFileApi(APIView):
