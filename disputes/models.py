@@ -214,6 +214,11 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def is_active(self) -> bool:
         return self.state in self.ACTIVE_STATES
 
+    @property
+    def is_finished(self) -> bool:
+        """Closed or withdrawn: the case takes no more messages or evidence from the parties."""
+        return self.state in (self.State.CLOSED, self.State.WITHDRAWN)
+
     def pending_offer(self) -> "Offer | None":
         return self.offers.filter(status=Offer.Status.PENDING).order_by("-pk").first()
 

@@ -14,8 +14,6 @@ from disputes.models import Case, Evidence, Message
 from disputes.permissions import is_agent, is_case_party
 from disputes.services._common import event_for, lock_case, note_buyer_activity, refusal
 
-FINISHED_STATES = (Case.State.CLOSED, Case.State.WITHDRAWN)
-
 
 @transaction.atomic
 def message_post(*, case: Case, author, body: str, internal: bool = False) -> Message:
@@ -25,7 +23,7 @@ def message_post(*, case: Case, author, body: str, internal: bool = False) -> Me
         raise PermissionDenied("Only the case's buyer, its seller and our agents can write here.")
     if internal and not is_agent(case, author):
         raise PermissionDenied("Only agents write internal notes.")
-    if case.state in FINISHED_STATES and not internal:
+    if case.is_finished and not internal:
         raise refusal(case, "message_post", author, "This case is finished; it takes no more messages.")
     body = (body or "").strip()
     if not body:
@@ -49,7 +47,7 @@ def evidence_add(*, case: Case, uploader, files: Sequence[UploadedFile], descrip
     case = lock_case(case)
     if not (is_case_party(case, uploader) or is_agent(case, uploader)):
         raise PermissionDenied("Only the case's buyer, its seller and our agents add evidence.")
-    if case.state in FINISHED_STATES:
+    if case.is_finished:
         raise refusal(case, "evidence_add", uploader, "This case is finished; it takes no more evidence.")
     stored = store_evidence(case=case, uploader=uploader, files=files, description=description)
     if uploader.pk == case.buyer_id:

@@ -98,7 +98,7 @@ def case_detail(request, reference, forms=None, status=200):
     actions = case_actions(case, request.user)
     forms = forms or {}
     offer = pending_offer(record.offers)
-    can_write = is_case_party(case, request.user) and case.state not in ("closed", "withdrawn")
+    can_write = is_case_party(case, request.user) and not case.is_finished
     context = {
         "case": case,
         "side": perspective(case, request.user),
