@@ -316,7 +316,8 @@ def agents_to_reassign_to(*, case: Case) -> QuerySet:
     User = get_user_model()
     permission = "disputes.decide_appeal" if case.state == Case.State.APPEALED else "disputes.mediate_case"
     return (
-        User.objects.with_perm(permission)
+        # Named: with a second backend (sign-in lockout) Django cannot pick one by itself.
+        User.objects.with_perm(permission, backend="django.contrib.auth.backends.ModelBackend")
         .exclude(pk__in=[case.buyer_id, case.seller_id, case.agent_id or 0])
         .order_by("username")
     )
