@@ -62,6 +62,7 @@ class Server:
     """`with Server(kind, workers=2) as server:` the desk served at `server.url`.
 
     kind: "asgi" (uvicorn, HTTP and WebSockets) or "wsgi" (gunicorn, threaded workers, HTTP only).
+    app: the ASGI application uvicorn serves (e.g. "bench.asgi:application" for the socket baselines).
     """
 
     def __init__(
@@ -74,6 +75,7 @@ class Server:
         redis_url: str = DEFAULT_REDIS_URL,
         env: dict[str, str] | None = None,
         settings_module: str = "bench.settings",
+        app: str = "marketplace_support.asgi:application",
     ):
         self.kind = kind
         self.port = free_port()
@@ -95,7 +97,7 @@ class Server:
         if kind == "asgi":
             self.command = [
                 str(BIN / "uvicorn"),
-                "marketplace_support.asgi:application",
+                app,
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--workers", str(workers),
                 "--lifespan", "off", "--no-access-log", "--log-level", "warning",
@@ -140,6 +142,21 @@ class Server:
             self.process.wait(timeout=15)
         self.log.close()
 
+    def worker_pids(self) -> list[int]:
+        """The processes that serve requests: the workers, or the server itself when it has none."""
+        children = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    children.append(int(entry.name))
+        # uvicorn's supervisor may also start a resource tracker; workers are the ones serving.
+        workers = [pid for pid in children if "multiprocessing.resource_tracker" not in _cmdline(pid)]
+        return sorted(workers) or [self.process.pid]
+
     def output(self, tail: int = 4000) -> str:
         """The end of the server's log."""
         return self.log_path.read_text(errors="replace")[-tail:] if self.log_path.exists() else ""
@@ -158,6 +175,21 @@ class Server:
                 pass
             time.sleep(0.2)  # bounded by the deadline
         raise RuntimeError(f"{self.kind} server did not answer within {START_TIMEOUT}s:\n{self.output()}")
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of one process, from /proc/<pid>/status (VmRSS, KiB)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise ValueError(f"no VmRSS for {pid}")
 
 
 @dataclass
