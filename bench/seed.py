@@ -435,10 +435,11 @@ class Seeder:
         weights = [w for _, w in FINAL_STATES]
         buyer_every = max(self.n // 20, 1)
         seller_every = max(self.n // 50, 1)
+        buyers, sellers = self.buyers[1:], self.sellers[1:]  # the crowd, without the known pair
         plan = []
         for i, state in enumerate(rng.choices(states, weights, k=self.n)):
-            buyer = rng.choice(self.buyers[1:])
-            seller = rng.choice(self.sellers[1:])
+            buyer = rng.choice(buyers)
+            seller = rng.choice(sellers)
             if i % buyer_every == buyer_every // 2:
                 buyer, state = self.buyer.pk, BUYER_STATES[(i // buyer_every) % len(BUYER_STATES)]
             if i % seller_every == 1:
@@ -573,8 +574,8 @@ class Seeder:
             elif step == "accept_claim":
                 actor = seller
                 c["seller_answered_at"] = c["seller_answered_at"] or at
-                outcome = {"replacement": "replacement", "partial_refund": "partial_refund"}.get(requested, "full_refund")
-                settle(outcome, claimed, at)
+                kept = {"replacement", "partial_refund"}
+                settle(requested if requested in kept else "full_refund", claimed, at)
             elif step == "accept_claim_return":
                 actor = seller
                 c["seller_answered_at"] = c["seller_answered_at"] or at

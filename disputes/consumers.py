@@ -17,6 +17,7 @@ from disputes import selectors
 from disputes.exceptions import DisputeError
 from disputes.permissions import can_view_case, is_agent, is_agent_user
 from disputes.presenters import case_status
+from disputes.ratelimits import RateLimited
 from disputes.realtime import case_agents_group, case_group, message_frame, queue_group, user_group
 from disputes.services.conversation import message_post
 from disputes.services.presence import viewer_join, viewer_leave
@@ -127,6 +128,8 @@ class CaseConsumer(_DeskConsumer):
             )
         except PermissionDenied as refusal:
             await self.error("forbidden", str(refusal) or "You are not allowed to do that.")
+        except RateLimited as refusal:  # the per-user limit every page, API call and socket shares
+            await self.error("rate_limited", refusal.message)
         except DisputeError as refusal:
             await self.error("invalid", refusal.message)
         else:

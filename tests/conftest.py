@@ -51,3 +51,21 @@ def order(policy, buyer, seller):
 @pytest.fixture
 def open_case(order):
     return factories.case(order_=order)
+
+
+@pytest.fixture(autouse=True)
+def empty_rate_limit_counters():
+    """Every test starts with no rate-limit counts. On Redis only this desk's keys go: the channel
+    layer shares the database, and flushing it would drop other tests' messages."""
+    from django.conf import settings as django_settings
+    from django.core.cache import cache
+
+    config = django_settings.CACHES["default"]
+    if config["BACKEND"].endswith("RedisCache"):
+        client = cache._cache.get_client(None, write=True)
+        keys = list(client.scan_iter(match=f"{config.get('KEY_PREFIX', '')}:*"))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+    yield

@@ -33,13 +33,27 @@ print(json.dumps({
     "SECURE_SSL_REDIRECT": settings.SECURE_SSL_REDIRECT,
     "SECURE_HSTS_SECONDS": settings.SECURE_HSTS_SECONDS,
     "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
+    "SESSION_COOKIE_HTTPONLY": settings.SESSION_COOKIE_HTTPONLY,
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": settings.SECURE_HSTS_INCLUDE_SUBDOMAINS,
+    "SECURE_HSTS_PRELOAD": settings.SECURE_HSTS_PRELOAD,
+    "SECURE_CONTENT_TYPE_NOSNIFF": settings.SECURE_CONTENT_TYPE_NOSNIFF,
+    "X_FRAME_OPTIONS": settings.X_FRAME_OPTIONS,
+    "CACHE_BACKEND": settings.CACHES["default"]["BACKEND"],
+    "CACHE_LOCATION": settings.CACHES["default"]["LOCATION"],
+    "MIDDLEWARE": settings.MIDDLEWARE,
+    "AUTHENTICATION_BACKENDS": settings.AUTHENTICATION_BACKENDS,
+    "AXES_FAILURE_LIMIT": settings.AXES_FAILURE_LIMIT,
+    "AXES_COOLOFF_SECONDS": settings.AXES_COOLOFF_TIME.total_seconds(),
+    "CSP": settings.CONTENT_SECURITY_POLICY["DIRECTIVES"],
+    "RATE_LIMITS": settings.RATE_LIMITS,
 }))
 """
 
 
 def clean_env(**values: str) -> dict[str, str]:
-    """This process's environment without any DJANGO_* or REDIS_URL setting, plus `values`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "REDIS_URL"}
+    """This process's environment without any of the settings' variables, plus `values`."""
+    ours = ("DJANGO_", "AXES_", "RATE_LIMIT_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours) and k != "REDIS_URL"}
     env.update(values)
     return env
 
@@ -83,6 +97,39 @@ def test_production_settings_are_locked_down():
     assert values["CSRF_COOKIE_SECURE"] is True
     assert values["SECURE_SSL_REDIRECT"] is True
     assert values["SECURE_HSTS_SECONDS"] >= 31536000
+    assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert values["SECURE_HSTS_PRELOAD"] is True
+    assert values["SESSION_COOKIE_HTTPONLY"] is True
+    assert values["SECURE_CONTENT_TYPE_NOSNIFF"] is True
+    assert values["X_FRAME_OPTIONS"] == "DENY"
+
+
+def test_production_throttles_sign_ins_and_sends_a_content_security_policy():
+    values = read_settings(production_env())
+
+    assert values["AUTHENTICATION_BACKENDS"][0] == "axes.backends.AxesStandaloneBackend"
+    assert values["MIDDLEWARE"][-1] == "axes.middleware.AxesMiddleware"  # last, as django-axes requires
+    assert "csp.middleware.CSPMiddleware" in values["MIDDLEWARE"]
+    assert values["AXES_FAILURE_LIMIT"] == 5
+    assert values["AXES_COOLOFF_SECONDS"] == 15 * 60
+    assert values["CSP"]["script-src"] == ["'self'"] and values["CSP"]["style-src"] == ["'self'"]
+    assert values["RATE_LIMITS"] == {"message": "30/minute", "filing": "10/hour", "upload": "30/hour"}
+
+
+def test_throttling_and_rate_limits_follow_the_environment():
+    values = read_settings(
+        production_env(
+            AXES_FAILURE_LIMIT="3",
+            AXES_COOLOFF_MINUTES="60",
+            RATE_LIMIT_MESSAGES="5/second",
+            RATE_LIMIT_FILINGS="2/day",
+            RATE_LIMIT_UPLOADS="100/hour",
+        )
+    )
+
+    assert values["AXES_FAILURE_LIMIT"] == 3
+    assert values["AXES_COOLOFF_SECONDS"] == 3600
+    assert values["RATE_LIMITS"] == {"message": "5/second", "filing": "2/day", "upload": "100/hour"}
 
 
 @pytest.mark.parametrize(
@@ -128,3 +175,16 @@ def test_channel_layer_is_in_memory_without_redis_url():
 
     assert values["CHANNEL_LAYERS"]["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
     assert values["layer_class"] == "channels.layers.InMemoryChannelLayer"
+
+
+def test_cache_is_redis_when_redis_url_is_set_so_every_worker_shares_the_rate_limits():
+    values = read_settings(production_env(REDIS_URL="redis://127.0.0.1:6379/0"))
+
+    assert values["CACHE_BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["CACHE_LOCATION"] == "redis://127.0.0.1:6379/0"
+
+
+def test_cache_is_in_memory_without_redis_url():
+    values = read_settings(production_env())
+
+    assert values["CACHE_BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"

@@ -10,6 +10,7 @@ input adds `errors` (field → messages), and a refused transition adds the case
     404  not there, or not yours  {"detail", "code": "not_found"}
     409  refused by the case      {"detail", "code": "transition_refused" | "case_changed", "state", ...}
     422  Idempotency-Key reused   {"detail", "code": "idempotency_key_reused"}
+    429  over a rate limit        {"detail", "code": "rate_limited", "retry_after"} and a Retry-After header
 """
 
 from django.db import DataError
@@ -18,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from disputes.exceptions import CaseChanged, DisputeError, InvalidInput, TransitionRefused
+from disputes.ratelimits import RateLimited
 
 NON_FIELD = "non_field_errors"
 
@@ -49,6 +51,12 @@ def api_exception_handler(exc, context):
         return Response(
             {"detail": "The request holds a value that cannot be stored.", "code": "invalid", "errors": {}},
             status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, RateLimited):
+        return Response(
+            {"detail": exc.message, "code": "rate_limited", "retry_after": exc.retry_after},
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(exc.retry_after)},
         )
     if isinstance(exc, DisputeError):  # any other refusal the desk explains (e.g. sent twice)
         return Response({"detail": exc.message, "code": "conflict"}, status=status.HTTP_409_CONFLICT)

@@ -6,10 +6,9 @@ share a URL (GET and POST on /cases/), the URL's class is made of the two operat
 """
 
 from decimal import Decimal
-from pathlib import PurePath
 
 from django.contrib.auth import get_user_model
-from django.http import FileResponse, JsonResponse
+from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -40,6 +39,7 @@ from disputes.api.serializers import (
     OrderSerializer,
     RefusalSerializer,
 )
+from disputes.downloads import evidence_response
 from disputes.exceptions import InvalidInput
 from disputes.models import Currency, Evidence, Message, Order, Outcome, Reason, Remedy
 from disputes.services.conversation import evidence_add, message_post
@@ -56,6 +56,7 @@ ERROR_TEXT = {
     404: "No such record, or not one this user may see.",
     409: "Refused by the case: `state` and `allowed_actions` say what is possible now.",
     422: "This Idempotency-Key was already used for a different request.",
+    429: "Over this user's rate limit: wait the seconds in `Retry-After` (also `retry_after`).",
 }
 
 
@@ -268,7 +269,7 @@ class CaseFileApi(APIView):
         description="The buyer opens a case on one of their orders, under the dispute policy in force now.",
         request=InputSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: CaseDetailSerializer, **errors(400, 401, 403, 422)},
+        responses={201: CaseDetailSerializer, **errors(400, 401, 403, 422, 429)},
     )
     @idempotent
     def post(self, request):
@@ -495,7 +496,7 @@ class MessagePostApi(APIView):
         description="A message to the other party and our team; agents may write internal notes.",
         request=InputSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: MessageSerializer, **errors(400, 401, 403, 404, 409, 422)},
+        responses={201: MessageSerializer, **errors(400, 401, 403, 404, 409, 422, 429)},
     )
     @idempotent
     def post(self, request, reference):
@@ -543,7 +544,7 @@ class EvidenceAddApi(APIView):
         description="One or more files in `files`; every file is checked, and one bad file adds none.",
         request={"multipart/form-data": InputSerializer},
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: EvidenceSerializer(many=True), **errors(400, 401, 403, 404, 409, 422)},
+        responses={201: EvidenceSerializer(many=True), **errors(400, 401, 403, 404, 409, 422, 429)},
     )
     @idempotent
     def post(self, request, reference):
@@ -580,16 +581,7 @@ class EvidenceFileApi(APIView):
         | errors(401, 404),
     )
     def get(self, request, reference, pk):
-        evidence = selectors.evidence_get(user=request.user, reference=reference, pk=pk)
-        response = FileResponse(
-            evidence.file.open("rb"),
-            content_type=evidence.content_type,
-            as_attachment=not evidence.is_image,
-            filename=f"evidence-{evidence.pk}{PurePath(evidence.file.name).suffix}",
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        return evidence_response(selectors.evidence_get(user=request.user, reference=reference, pk=pk))
 
 
 def endpoint_not_found(request, *args, **kwargs):

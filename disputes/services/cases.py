@@ -35,6 +35,7 @@ from disputes.permissions import (
     is_senior_agent,
     is_senior_agent_user,
 )
+from disputes.ratelimits import rate_limit
 from disputes.services._common import (
     event_for,
     lock_case,
@@ -114,6 +115,7 @@ def case_file(
         errors.setdefault("description", []).append("Tell us what happened.")
     if errors:
         raise FilingRefused("The case could not be opened.", errors=errors)
+    rate_limit(user=buyer, filing=1, upload=len(evidence))
 
     case = Case(
         order=order,

@@ -12,6 +12,7 @@ from disputes.evidence import EvidenceRejected, check_evidence_file
 from disputes.exceptions import InvalidInput
 from disputes.models import Case, Evidence, Message
 from disputes.permissions import is_agent, is_case_party
+from disputes.ratelimits import rate_limit
 from disputes.services._common import event_for, lock_case, note_buyer_activity, refusal
 
 
@@ -31,6 +32,7 @@ def message_post(*, case: Case, author, body: str, internal: bool = False) -> Me
     if len(body) > Message.MAX_LENGTH:
         error = f"Keep messages under {Message.MAX_LENGTH} characters."
         raise InvalidInput(error, errors={"body": [error]})
+    rate_limit(user=author, message=1)
     if author.pk == case.buyer_id:
         note_buyer_activity(case)
     message = Message.objects.create(
@@ -49,6 +51,7 @@ def evidence_add(*, case: Case, uploader, files: Sequence[UploadedFile], descrip
         raise PermissionDenied("Only the case's buyer, its seller and our agents add evidence.")
     if case.is_finished:
         raise refusal(case, "evidence_add", uploader, "This case is finished; it takes no more evidence.")
+    rate_limit(user=uploader, upload=len(files))
     stored = store_evidence(case=case, uploader=uploader, files=files, description=description)
     if uploader.pk == case.buyer_id:
         note_buyer_activity(case)

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 
 from disputes.exceptions import AlreadySubmitted, DisputeError, InvalidInput
+from disputes.ratelimits import RateLimited
 from disputes.services.accounts import submission_once
 
 
@@ -15,8 +16,10 @@ def submit_once(request, form, write: Callable, *, done, redirect_to, on_error: 
     again with the reason on the form.
 
     `done` (the flash on success) and `redirect_to` may be callables of what `write` returned.
-    A wrong actor (PermissionDenied) is not a form error: it propagates as a 403.
+    A wrong actor (PermissionDenied) is not a form error: it propagates as a 403. Over a rate
+    limit, the page comes back as 429 with the form as the person filled it.
     """
+    limited = None
     if form.is_valid():
         try:
             with submission_once(user=request.user, token=form.cleaned_data["submission"]):
@@ -28,12 +31,20 @@ def submit_once(request, form, write: Callable, *, done, redirect_to, on_error: 
             raise
         except DisputeError as error:
             form_errors(form, error, aliases=aliases)
+            limited = error if isinstance(error, RateLimited) else None
         else:
             messages.success(request, _resolve(done, result))
             return redirect(_resolve(redirect_to, result))
     # A refusal may belong to a form the page no longer shows (a finished or not-yet-allowed action): say it here.
     messages.error(request, " ".join(form.non_field_errors()) or "That did not go through: see the message below.")
-    return on_error(form)
+    return too_many(on_error(form), limited) if limited else on_error(form)
+
+
+def too_many(response, limited: RateLimited):
+    """The page that refused a write over a rate limit, answered as 429 Too Many Requests."""
+    response.status_code = 429
+    response["Retry-After"] = str(limited.retry_after)
+    return response
 
 
 def form_errors(form, error: DisputeError, *, aliases=None) -> None:

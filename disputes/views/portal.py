@@ -2,12 +2,13 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from disputes import selectors, services
+from disputes.downloads import evidence_response
 from disputes.exceptions import AlreadySubmitted, DisputeError
 from disputes.forms import (
     ACTION_FORMS,
@@ -21,9 +22,10 @@ from disputes.forms import (
 from disputes.models import Offer, Order
 from disputes.permissions import is_agent, is_case_buyer, is_case_party
 from disputes.presenters import case_actions, case_status, case_timeline, pending_offer, perspective
+from disputes.ratelimits import RateLimited
 from disputes.services.accounts import submission_once
 from disputes.services.conversation import evidence_add, message_post
-from disputes.views._forms import form_errors, form_ids, submit_once
+from disputes.views._forms import form_errors, form_ids, submit_once, too_many
 from feedback.forms import TradeFeedbackForm
 from feedback.selectors import feedback_given, feedback_open_for, survey_pending_for
 from feedback.services import survey_answer
@@ -63,6 +65,7 @@ def case_file(request):
         orders=orders,
         initial={"order": chosen.external_id if chosen else None},
     )
+    limited = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -82,13 +85,15 @@ def case_file(request):
             return redirect(existing or "disputes:case-list")
         except DisputeError as error:
             form_errors(form, error, aliases={"files": "evidence"})
+            limited = error if isinstance(error, RateLimited) else None
         else:
             messages.success(request, f"Case {case.reference} is open. We have told the seller.")
             return redirect(case)
     order = form.cleaned_data.get("order") if form.is_bound and hasattr(form, "cleaned_data") else chosen
     order = order or orders.first()
     terms = selectors.filing_terms(order=order, at=timezone.now()) if order else None
-    return render(request, "disputes/case_file.html", {"form": form, "order": order, "terms": terms})
+    response = render(request, "disputes/case_file.html", {"form": form, "order": order, "terms": terms})
+    return too_many(response, limited) if limited else response
 
 
 @login_required
@@ -189,16 +194,7 @@ def evidence_create(request, reference):
 
 @login_required
 def evidence_file(request, reference, pk):
-    evidence = selectors.evidence_get(user=request.user, reference=reference, pk=pk)
-    response = FileResponse(
-        evidence.file.open("rb"),
-        content_type=evidence.content_type,
-        as_attachment=not evidence.is_image,
-        filename=f"evidence-{evidence.pk}{_suffix(evidence)}",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return evidence_response(selectors.evidence_get(user=request.user, reference=reference, pk=pk))
 
 
 @login_required
@@ -292,8 +288,3 @@ def _proposal_form(case, user, offer):
     answered = offer.buyer_answer if is_case_buyer(case, user) else offer.seller_answer
     return None if answered else ProposalAnswerForm(auto_id=form_ids("proposal"))
 
-
-def _suffix(evidence) -> str:
-    return {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "application/pdf": ".pdf"}[
-        evidence.content_type
-    ]

@@ -308,10 +308,10 @@ def test_evidence_file_served_only_to_parties_and_agents(client_as, evidence_pai
     assert response["X-Content-Type-Options"] == "nosniff"
     if kind == "png":
         assert response["Content-Type"] == "image/png"
-        assert response["Content-Disposition"] == f'inline; filename="evidence-{item.pk}.png"'
+        assert response["Content-Disposition"] == 'inline; filename="shade.png"'
     else:
         assert response["Content-Type"] == "application/pdf"
-        assert response["Content-Disposition"] == f'attachment; filename="evidence-{item.pk}.pdf"'
+        assert response["Content-Disposition"] == 'attachment; filename="receipt.pdf"'
 
 
 def test_evidence_file_of_another_case_is_not_found_through_your_own_case(client_as, open_case):
