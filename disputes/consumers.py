@@ -5,13 +5,17 @@ Frames are JSON objects with a `type`. Close codes: 4401 not signed in, 4403 not
 """
 
 import json
+import logging
 import time
+from contextlib import suppress
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from redis.exceptions import RedisError
 
 from disputes import selectors
 from disputes.exceptions import DisputeError
@@ -23,12 +27,33 @@ from disputes.services.conversation import message_post
 from disputes.services.presence import viewer_join, viewer_leave
 
 NOT_SIGNED_IN, NOT_ALLOWED, NOT_FOUND, SESSION_ENDED = 4401, 4403, 4404, 4000
+TRY_AGAIN_LATER = 1013
 MAX_FRAME_BYTES = 16 * 1024
 MESSAGES_PER_WINDOW, WINDOW_SECONDS = 5, 10
+logger = logging.getLogger(__name__)
 
 
 class _DeskConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str]
+
+    async def __call__(self, scope, receive, send):
+        # The channel layer (Redis) or the database going away must end a socket with a close the
+        # client retries on (1013 Try Again Later), not a dropped connection or a failed handshake.
+        accepted = False
+
+        async def tracking_send(message):
+            nonlocal accepted
+            accepted = accepted or message["type"] == "websocket.accept"
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, tracking_send)
+        except (RedisError, OSError, OperationalError, InterfaceError) as error:
+            logger.warning("Closing a socket: the channel layer or the database failed (%r)", error)
+            with suppress(Exception):  # the client may be gone already
+                if not accepted:
+                    await send({"type": "websocket.accept"})
+                await send({"type": "websocket.close", "code": TRY_AGAIN_LATER})
 
     async def join(self, *groups: str) -> None:
         self.groups_joined = getattr(self, "groups_joined", [])

@@ -26,4 +26,6 @@ class CaseEvent:
 
 
 def announce(event: CaseEvent) -> None:
-    transaction.on_commit(lambda: case_event.send(sender=CaseEvent, event=event))
+    # Robust: the change is committed; a failing side effect (the database gone before the notice
+    # is written) is logged, never answered as an error that would make the user send it again.
+    transaction.on_commit(lambda: case_event.send(sender=CaseEvent, event=event), robust=True)

@@ -73,6 +73,15 @@ def send_to_group(group: str, payload: dict) -> None:
 
 @receiver(case_event, dispatch_uid="disputes.broadcast_case_event")
 def broadcast_case_event(sender, event: CaseEvent, **kwargs) -> None:
+    """Runs after commit: a failure here (the database or the channel layer gone) is logged, never
+    turned into an error answer for a change that is already stored. Clients resync by id."""
+    try:
+        _broadcast(event)
+    except Exception:
+        logger.exception("Could not broadcast %s on case %s", event.name, event.case_id)
+
+
+def _broadcast(event: CaseEvent) -> None:
     if event.name == "reminder":
         return  # a nudge to one person, nothing changed on the case
     if event.name in ("message_posted", "note_added"):

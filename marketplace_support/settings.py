@@ -104,6 +104,7 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a persistent connection the server dropped is replaced
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -111,7 +112,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py reads with a 5 s socket timeout by default, as long as channels-redis's blocking
+            # 5 s BZPOPMIN: an idle socket's read would time out and break the consumer.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}]},
         }
     }
 else:
