@@ -214,7 +214,7 @@ def test_database_cut_mid_load_fails_cleanly_and_the_service_comes_back():
             with httpx.Client(base_url=server.url, timeout=30) as client:
                 buyer = people["buyer"]
                 answers = [
-                    client.get("/cases/", cookies=buyer.cookies).status_code,
+                    client.get("/cases/", headers={"Cookie": "; ".join(f"{k}={v}" for k, v in buyer.cookies.items())}).status_code,
                     client.get(f"/api/v1/cases/{buyer.room}/", headers={"Authorization": f"Token {buyer.token}"}).status_code,
                     client.post(
                         f"/api/v1/cases/{buyer.room}/messages/",
