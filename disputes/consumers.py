@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
@@ -29,6 +30,7 @@ from disputes.services.presence import viewer_join, viewer_leave
 NOT_SIGNED_IN, NOT_ALLOWED, NOT_FOUND, SESSION_ENDED = 4401, 4403, 4404, 4000
 TRY_AGAIN_LATER = 1013
 MAX_FRAME_BYTES = 16 * 1024
+MAX_MESSAGE_ID = 2**63 - 1  # the largest id the database holds
 MESSAGES_PER_WINDOW, WINDOW_SECONDS = 5, 10
 logger = logging.getLogger(__name__)
 
@@ -115,7 +117,10 @@ class CaseConsumer(_DeskConsumer):
         await super().disconnect(code)
 
     async def receive(self, text_data=None, bytes_data=None):
-        if text_data is None or len(text_data.encode()) > MAX_FRAME_BYTES:
+        if text_data is None:
+            await self.error("bad_frame", "Frames are JSON text, not binary.")
+            return
+        if len(text_data.encode(errors="replace")) > MAX_FRAME_BYTES:
             await self.error("too_large", f"Frames are limited to {MAX_FRAME_BYTES // 1024} KB of text.")
             return
         try:
@@ -148,8 +153,8 @@ class CaseConsumer(_DeskConsumer):
             return
         self.sent_at.append(now)
         try:
-            message = await database_sync_to_async(message_post)(
-                case=self.case, author=self.user, body=body, internal=frame.get("internal") is True
+            message = await database_sync_to_async(_post_as_now)(
+                self.case, self.user, body, internal=frame.get("internal") is True
             )
         except PermissionDenied as refusal:
             await self.error("forbidden", str(refusal) or "You are not allowed to do that.")
@@ -166,7 +171,9 @@ class CaseConsumer(_DeskConsumer):
             return
         try:
             after_id = int(after)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # Infinity and 1e400 are JSON numbers too
+            after_id = -1
+        if isinstance(after, bool) or not 0 <= after_id <= MAX_MESSAGE_ID:
             await self.error("invalid", "`after` is a message id.")
             return
         frames = await database_sync_to_async(_frames_after)(self.case, self.user, after_id)
@@ -221,6 +228,15 @@ class QueueConsumer(_DeskConsumer):
 def _after_id(query_string: bytes):
     values = parse_qs(query_string.decode(errors="ignore")).get("after")
     return values[0] if values else None
+
+
+def _post_as_now(case, user, body: str, *, internal: bool):
+    """Post as the user is now, not as they were when the socket opened: the permissions cached on
+    the socket's user would let an agent who lost the role go on writing notes."""
+    current = get_user_model().objects.filter(pk=user.pk, is_active=True).first()
+    if current is None:
+        raise PermissionDenied("Your account can no longer write here.")
+    return message_post(case=case, author=current, body=body, internal=internal)
 
 
 def _frames_after(case, user, after_id: int) -> list[dict]:

@@ -1,6 +1,8 @@
 """What counts as evidence: images (JPEG, PNG, WebP) and PDF, recognised by content, not name."""
 
 import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -29,21 +31,38 @@ class EvidenceRejected(ValueError):
     pass
 
 
+# Control and formatting characters (a right-to-left override turns "gpj.exe" into "exe.jpg"),
+# surrogates, private use, unassigned, and line or paragraph separators.
+_HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+NAME_MAX_LENGTH = 255
+
+
+def shown_name(name: str) -> str:
+    """The uploader's file name as the desk shows it: its last part only, in plain visible characters."""
+    name = re.split(r"[/\\]", unicodedata.normalize("NFC", name or ""))[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in _HIDDEN_CATEGORIES)
+    name = " ".join(name.split())
+    if len(name) > NAME_MAX_LENGTH:  # keep the end, where the extension is
+        name = name[: NAME_MAX_LENGTH - 41] + "…" + name[-40:]
+    return name or "file"
+
+
 def check_evidence_file(upload: UploadedFile) -> CheckedFile:
     """Accept a file only if its bytes are one of the allowed kinds and within the size limit."""
     limit = settings.EVIDENCE_MAX_BYTES
+    name = shown_name(upload.name)
     if upload.size > limit:
-        raise EvidenceRejected(f"{upload.name} is larger than {filesizeformat(limit)}.")
+        raise EvidenceRejected(f"{name} is larger than {filesizeformat(limit)}.")
     if upload.size == 0:
-        raise EvidenceRejected(f"{upload.name} is empty.")
+        raise EvidenceRejected(f"{name} is empty.")
     upload.seek(0)
     head = upload.read(16)
     kind = _kind_of(head)
     if kind is None:
-        raise EvidenceRejected(f"{upload.name} is not a JPEG, PNG or WebP image or a PDF document.")
+        raise EvidenceRejected(f"{name} is not a JPEG, PNG or WebP image or a PDF document.")
     content_type, extension, pil_format = kind
     if pil_format and not _is_whole_image(upload, pil_format):
-        raise EvidenceRejected(f"{upload.name} could not be read as an image.")
+        raise EvidenceRejected(f"{name} could not be read as an image.")
     digest = hashlib.sha256()
     upload.seek(0)
     for chunk in upload.chunks():

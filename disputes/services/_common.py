@@ -1,5 +1,6 @@
 """Helpers every service shares: the row lock, validation, saving with history, events."""
 
+import re
 from datetime import datetime
 
 from django.conf import settings
@@ -35,15 +36,37 @@ def lock_case(case: Case) -> Case:
     return Case.objects.select_for_update(of=("self",)).select_related("order", "policy_version").get(pk=case.pk)
 
 
+# PostgreSQL text holds no NUL, and an unpaired surrogate (which JSON can carry) is not UTF-8.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_TEXT = "Text may not contain the NUL character or unpaired surrogates."
+
+
+def refuse_unstorable(**texts) -> None:
+    """Refuse text the database cannot hold as invalid input, before anything is written."""
+    errors = {
+        name: [UNSTORABLE_TEXT] for name, text in texts.items() if isinstance(text, str) and _UNSTORABLE.search(text)
+    }
+    if errors:
+        raise InvalidInput(UNSTORABLE_TEXT, errors=errors)
+
+
 def validate(instance, *, error: type[InvalidInput], message: str) -> None:
     exclude = ["state"] if isinstance(instance, Case) else None
+    errors = {}
     try:
         instance.full_clean(exclude=exclude)
     except ValidationError as exc:
-        raise error(message, errors=exc.message_dict) from exc
+        errors = exc.message_dict
+    for field in instance._meta.concrete_fields:
+        value = getattr(instance, field.attname, None)
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            errors.setdefault(field.name, []).append(UNSTORABLE_TEXT)
+    if errors:
+        raise error(message, errors=errors)
 
 
 def save_with_history(instance, *, actor, reason: str) -> None:
+    refuse_unstorable(note=reason)  # a reason quotes the user's note or grounds
     instance._history_user = actor
     instance._change_reason = reason
     instance.save()

@@ -40,6 +40,7 @@ from disputes.services._common import (
     event_for,
     lock_case,
     refusal,
+    refuse_unstorable,
     save_with_history,
     system_user,
     validate,
@@ -105,7 +106,7 @@ def case_file(
         errors.setdefault("order", []).append(f"This order already has an open case, {active.reference}.")
     if order.status == Order.Status.CANCELLED and reason != "billing":
         errors.setdefault("reason", []).append("A cancelled order can only have a billing problem.")
-    if amount_claimed is None or amount_claimed <= 0:
+    if amount_claimed is None or not amount_claimed.is_finite() or amount_claimed <= 0:
         errors.setdefault("amount_claimed", []).append("Enter an amount above zero.")
     elif amount_claimed > order.amount:
         errors.setdefault("amount_claimed", []).append(
@@ -257,6 +258,7 @@ def case_mark_return_shipped(*, case: Case, buyer, carrier: str, tracking_number
         errors["tracking_number"] = ["Enter the tracking number."]
     if errors:
         raise InvalidInput("Say how the item was sent back.", errors=errors)
+    refuse_unstorable(carrier=carrier, tracking_number=tracking_number)
     case.return_carrier = carrier.strip()
     case.return_tracking_number = tracking_number.strip()
     case.return_shipped_at = timezone.now()
@@ -273,6 +275,7 @@ def case_mark_return_shipped(*, case: Case, buyer, carrier: str, tracking_number
 def case_appeal(*, case: Case, party, grounds: str) -> Case:
     if not (grounds or "").strip():
         raise InvalidInput("Say why the outcome should be reviewed.", errors={"grounds": ["Required."]})
+    refuse_unstorable(grounds=grounds)
     return _transition(case, "appeal", party, f"Appeal: {grounds.strip()}", appellant=party)
 
 
@@ -428,6 +431,7 @@ def evidence_request_create(*, case: Case, agent, party, note: str, due_at: date
         errors["due_at"] = ["Choose a date in the future."]
     if errors:
         raise InvalidInput("The request is not complete.", errors=errors)
+    refuse_unstorable(note=note)
     now = timezone.now()
     request = EvidenceRequest.objects.create(
         case=case, requested_from=party, requested_by=agent, note=note.strip(), due_at=due_at, created_at=now
@@ -528,6 +532,7 @@ def _decide(case, action, stage, agent, outcome, amount, rationale) -> Decision:
     check_transition(case, action, agent)
     if not (rationale or "").strip():
         raise InvalidInput("Explain the decision and the policy it rests on.", errors={"rationale": ["Required."]})
+    refuse_unstorable(rationale=rationale)
     amount = _remedy_amount(case, kind=outcome, amount=amount)
     _lapse_pending_offer(case, actor=agent, at=now)
     already_refunded = sum((r.amount for r in case.refunds.all()), Decimal("0"))
@@ -632,7 +637,7 @@ def _remedy_amount(case: Case, *, kind: str, amount: Decimal | None) -> Decimal 
         return case.order.amount
     if kind == Outcome.RETURN_AND_REFUND and amount is None:
         return case.order.amount
-    if amount is None or amount <= 0:
+    if amount is None or not amount.is_finite() or amount <= 0:
         raise InvalidInput("Enter an amount above zero.", errors={"amount": ["Enter an amount above zero."]})
     if amount > case.order.amount:
         message = f"At most the order amount, {case.order.amount} {case.currency}."

@@ -8,12 +8,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from disputes.events import announce
-from disputes.evidence import EvidenceRejected, check_evidence_file
+from disputes.evidence import EvidenceRejected, check_evidence_file, shown_name
 from disputes.exceptions import InvalidInput
 from disputes.models import Case, Evidence, Message
 from disputes.permissions import is_agent, is_case_party
 from disputes.ratelimits import rate_limit
-from disputes.services._common import event_for, lock_case, note_buyer_activity, refusal
+from disputes.services._common import event_for, lock_case, note_buyer_activity, refusal, refuse_unstorable
+
+DESCRIPTION_MAX_LENGTH = Evidence._meta.get_field("description").max_length
 
 
 @transaction.atomic
@@ -32,6 +34,7 @@ def message_post(*, case: Case, author, body: str, internal: bool = False) -> Me
     if len(body) > Message.MAX_LENGTH:
         error = f"Keep messages under {Message.MAX_LENGTH} characters."
         raise InvalidInput(error, errors={"body": [error]})
+    refuse_unstorable(body=body)
     rate_limit(user=author, message=1)
     if author.pk == case.buyer_id:
         note_buyer_activity(case)
@@ -75,6 +78,11 @@ def store_evidence(*, case: Case, uploader, files: Sequence[UploadedFile], descr
     """Check and save files on a case the caller has locked and authorised."""
     if not files:
         raise InvalidInput("Choose a file to add.", errors={"files": ["Choose a file to add."]})
+    description = (description or "").strip()
+    if len(description) > DESCRIPTION_MAX_LENGTH:
+        error = f"Keep the description under {DESCRIPTION_MAX_LENGTH} characters."
+        raise InvalidInput(error, errors={"description": [error]})
+    refuse_unstorable(description=description)
     try:
         checked = [(upload, check_evidence_file(upload)) for upload in files]
     except EvidenceRejected as exc:
@@ -85,11 +93,11 @@ def store_evidence(*, case: Case, uploader, files: Sequence[UploadedFile], descr
         item = Evidence(
             case=case,
             uploaded_by=uploader,
-            original_name=upload.name[-255:],
+            original_name=shown_name(upload.name),
             content_type=facts.content_type,
             size=facts.size,
             sha256=facts.sha256,
-            description=(description or "").strip()[:300],
+            description=description,
             created_at=now,
         )
         item.file.save(f"upload{facts.extension}", upload, save=False)

@@ -21,6 +21,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
 from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -146,3 +147,31 @@ def test_the_app_answers_the_seller_as_its_schema_says(case, world, example_orde
 @bounded
 def test_the_app_answers_the_service_account_as_its_schema_says(case, world, example_order, service):
     call_as(service, case, world)
+
+
+@pytest.fixture
+def mediated_world(world, agent):
+    """The world's case in mediation with `agent` assigned, so an agent's requests reach the
+    mediation services (proposals, decisions) rather than stopping at a wrong state."""
+    from tests.disputes.case_states import bring_to
+
+    world.case = bring_to("in_mediation", world.case, agent=agent)
+    return world
+
+
+@schema.include(path_regex=r"^/api/v1/cases/").parametrize()
+@bounded
+def test_the_app_answers_the_assigned_agent_as_its_schema_says(case, mediated_world, example_order, agent):
+    call_as(agent, case, mediated_world)
+
+
+# Only wrong input (the schema's negative mode: wrong types, missing and extra fields, out-of-range
+# values) as the case's buyer: always an answer the schema describes, never a server error.
+negative = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+negative.config.generation.update(modes=[GenerationMode.NEGATIVE])
+
+
+@negative.parametrize()
+@settings(bounded, max_examples=3)
+def test_the_app_refuses_wrong_input_from_the_buyer_as_its_schema_says(case, world, example_order, buyer):
+    call_as(buyer, case, world)
