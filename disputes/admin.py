@@ -208,6 +208,12 @@ class CannedReplyAdmin(SimpleHistoryAdmin):
     search_fields = ["title", "body"]
     fields = ["title", "body", "is_active"]
 
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        # simple-history's select_related() with no names (no foreign keys here) drops the
+        # history_user join: without this, the history page reads each row's user on its own.
+        queryset = super().get_history_queryset(request, history_manager, pk_name, object_id)
+        return queryset.select_related("history_user")
+
     def get_form(self, request, obj=None, **kwargs):
         placeholders = ", ".join("{%s}" % name for name in CannedReply.PLACEHOLDERS)
         kwargs.setdefault("help_texts", {})["body"] = f"Placeholders filled in for each case: {placeholders}."

@@ -75,3 +75,9 @@ class PolicyAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         policy_save(policy=obj, actor=request.user, reason=form.cleaned_data["change_reason"])
+
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        # simple-history's select_related() with no names (no foreign keys here) drops the
+        # history_user join: without this, the history page reads each row's user on its own.
+        queryset = super().get_history_queryset(request, history_manager, pk_name, object_id)
+        return queryset.select_related("history_user")

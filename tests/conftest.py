@@ -69,3 +69,13 @@ def empty_rate_limit_counters():
     else:
         cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def no_n_plus_one():
+    """Any N+1 query in a test raises zeal's NPlusOneError (ZEAL_RAISE in tests/settings.py).
+    A context variable: async tests and sync_to_async threads inherit it."""
+    from zeal import zeal_context
+
+    with zeal_context():
+        yield

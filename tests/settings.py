@@ -14,3 +14,18 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 # Serve static files from the apps' folders, as in development (no collectstatic in tests).
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# N+1 queries fail the test that causes them (tests/conftest.py turns detection on per test).
+# ZEAL_RAISE=0 turns them into warnings, to list them all in one run.
+INSTALLED_APPS = [*INSTALLED_APPS, "zeal"]  # noqa: F405
+ZEAL_RAISE = os.environ.get("ZEAL_RAISE", "1") == "1"
+ZEAL_ALLOWLIST = [
+    # A test makes many requests and service calls: zeal counts the same `.get()` line across
+    # all of them (a lock per service call, a reload per event) as if it were one loop.
+    {"model": "*", "field": "get()"},
+    # seed_demo sets each demo person's groups: one write per person, not a read per row.
+    {"model": "auth.User", "field": "groups"},
+    # A permission check reads a person's permissions once (cached on the user); a service that
+    # checks the actor and the person it hands a case to reads two people, not one per row.
+    {"model": "auth.User", "field": "user_permissions"},
+]

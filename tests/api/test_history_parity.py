@@ -39,8 +39,8 @@ def through_pages(case, people):
 
 def history(case) -> list[tuple]:
     case = Case.objects.get(pk=case.pk)
-    rows = case.history.order_by("history_date", "history_id")
-    offers = Offer.history.filter(case_id=case.pk).order_by("history_date", "history_id")
+    rows = case.history.select_related("history_user").order_by("history_date", "history_id")
+    offers = Offer.history.filter(case_id=case.pk).select_related("history_user").order_by("history_date", "history_id")
     return [(row.history_user.username, row.history_change_reason, row.state) for row in rows] + [
         (row.history_user.username, row.history_change_reason, row.status) for row in offers
     ]

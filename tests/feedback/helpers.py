@@ -12,8 +12,7 @@ def order_for(seller, *, buyer=None, placed_days_ago=10, at=None):
     at = at or timezone.now()
     made = factories.order(buyer=buyer, seller=seller)
     Order.objects.filter(pk=made.pk).update(placed_at=at - timedelta(days=placed_days_ago))
-    made.refresh_from_db()
-    return made
+    return Order.objects.select_related("buyer", "seller").get(pk=made.pk)
 
 
 def case_for(

@@ -23,7 +23,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from disputes import services
-from disputes.models import Evidence, Message, Notification
+from disputes.models import CannedReply, Evidence, Message, Notification
 from policies.models import Policy
 from policies.services import policy_save
 from tests import factories
@@ -44,11 +44,17 @@ class World:
     buyer: object
     seller: object
     agent: object
+    admin: object
+    policy: Policy
+    reply: CannedReply
 
 
 @pytest.fixture
-def world(policy, buyer, seller, agent):
-    return World(buyer, seller, agent)
+def world(policy, buyer, seller, agent, admin_user):
+    reply = CannedReply(title="Hello", body="Hi {buyer_name}")
+    reply._history_user = admin_user
+    reply.save()
+    return World(buyer, seller, agent, admin_user, policy, reply)
 
 
 def new_case(world, **order_fields):
@@ -87,7 +93,7 @@ def add_offers(case, count):
 
 @dataclass
 class Listing:
-    reader: str  # buyer, seller, agent, anonymous
+    reader: str  # buyer, seller, agent, admin, anonymous
     url: str  # "{ref}" is the first case's reference
     add: Callable  # (world, case, how many)
     shown: Callable  # (response) -> rows on the page
@@ -125,8 +131,9 @@ def more_orders(world, case, count):
 
 
 def more_notifications(world, case, count):
+    now = timezone.now()
     Notification.objects.bulk_create(
-        Notification(recipient=world.buyer, case=case, event="message_posted", text=f"Note {n}", created_at=timezone.now())
+        Notification(recipient=world.buyer, case=case, event="message_posted", text=f"Note {n}", created_at=now)
         for n in range(count)
     )
 
@@ -150,6 +157,19 @@ def more_policies(world, case, count):
             actor=None,
             reason="Set up for a test",
         )
+
+
+def more_policy_versions(world, case, count):
+    for n in range(count):
+        world.policy.body = f"Version {n + 2}."
+        policy_save(policy=world.policy, actor=world.admin, reason=f"Edit {n}")
+
+
+def more_reply_versions(world, case, count):
+    for n in range(count):
+        world.reply.body = f"Hi {{buyer_name}}, take {n}"
+        world.reply._history_user = world.admin
+        world.reply.save()
 
 
 def more_resolved(world, case, count):
@@ -186,6 +206,12 @@ LISTINGS = {
     ),
     "reports": Listing("agent", "/console/reports/", more_resolved, reported_cases),
     "policies": Listing("anonymous", "/policies/", more_policies, html_rows("li", "card")),
+    "admin-policy-history": Listing(
+        "admin", "/admin/policies/policy/{policy}/history/", more_policy_versions, html_rows("tr", within="tbody")
+    ),
+    "admin-canned-reply-history": Listing(
+        "admin", "/admin/disputes/cannedreply/{reply}/history/", more_reply_versions, html_rows("tr", within="tbody")
+    ),
     "api-cases": Listing("seller", "/api/v1/cases/", more_cases, json_rows(), token=True),
     "api-orders": Listing("buyer", "/api/v1/orders/", more_orders, json_rows(), token=True),
     "api-case": Listing("buyer", "/api/v1/cases/{ref}/", offers, json_rows("offers"), token=True),
@@ -196,7 +222,8 @@ LISTINGS = {
 
 
 def client_for(world, listing):
-    user = {"buyer": world.buyer, "seller": world.seller, "agent": world.agent, "anonymous": None}[listing.reader]
+    people = {"buyer": world.buyer, "seller": world.seller, "agent": world.agent, "admin": world.admin}
+    user = people.get(listing.reader)
     client = Client()
     if user is None:
         return client
@@ -230,7 +257,7 @@ def test_queries_do_not_grow_with_rows(world, name):
     if listing.add in (messages_and_evidence, offers, more_notifications, more_resolved):
         listing.add(world, case, 1)  # the case lists hold the first case already
     client = client_for(world, listing)
-    url = listing.url.format(ref=case.reference)
+    url = listing.url.format(ref=case.reference, policy=world.policy.pk, reply=world.reply.pk)
 
     one, few = read(client, url)
     listing.add(world, case, ROWS - 1)

@@ -77,7 +77,8 @@ def test_not_received_rule_refunds_in_full_when_every_condition_holds(clock, dea
     refund = RefundInstruction.objects.get(case=case)
     assert (refund.amount, refund.status) == (ORDER_AMOUNT, RefundInstruction.Status.SENT)
     text = f"Case {case.reference} was resolved by rule: the seller did not answer in time."
-    assert {note.recipient: note.text for note in Notification.objects.filter(case=case)} == {buyer: text, seller: text}
+    notes = Notification.objects.filter(case=case).select_related("recipient")
+    assert {note.recipient: note.text for note in notes} == {buyer: text, seller: text}
 
     again = deadlines()
     assert (again.summary, again.history) == ("nothing due", [])

@@ -56,7 +56,8 @@ def another_case(buyer, seller, **fields) -> Case:
 
 
 def notified(case: Case, event: str) -> dict:
-    return {note.recipient: note.text for note in Notification.objects.filter(case=case, event=event)}
+    notes = Notification.objects.filter(case=case, event=event).select_related("recipient")
+    return {note.recipient: note.text for note in notes}
 
 
 def reasons(case: Case) -> list[str]:

@@ -24,7 +24,8 @@ def test_canned_reply_is_added_and_edited_in_admin_with_its_history(client, admi
 
     reply.refresh_from_db()
     assert (reply.body, reply.is_active) == ("Dear {buyer_name}", False)
-    assert [(row.history_type, row.history_user) for row in reply.history.order_by("history_id")] == [
+    rows = reply.history.select_related("history_user").order_by("history_id")
+    assert [(row.history_type, row.history_user) for row in rows] == [
         ("+", admin_user),
         ("~", admin_user),
     ]
