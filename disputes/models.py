@@ -188,7 +188,19 @@ class Case(ConcurrentTransitionMixin, models.Model):
                 name="case_one_active_per_order",
             ),
         ]
-        indexes = [models.Index(fields=["state", "agent_decision_due_at"])]
+        indexes = [
+            models.Index(fields=["state", "agent_decision_due_at"]),
+            # The console queue in its order, one page from wherever the cursor points.
+            models.Index(
+                fields=["agent_decision_due_at", "id"],
+                condition=Q(state__in=["escalated", "in_mediation", "appealed"]),
+                name="case_queue_order",
+            ),
+            # My cases, newest first; the API's lists by state, and changed since, newest first.
+            models.Index(fields=["buyer", "-filed_at", "-id"], name="case_buyer_newest"),
+            models.Index(fields=["state", "-id"], name="case_state_newest"),
+            models.Index(fields=["updated_at"], name="case_updated_at"),
+        ]
 
     def __str__(self):
         return self.reference

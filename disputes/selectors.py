@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import BooleanField, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models import Case as Choose
 from django.http import Http404
@@ -23,6 +24,7 @@ from disputes.models import (
     Order,
     RefundInstruction,
 )
+from disputes.pagination import Keyset
 from disputes.permissions import is_agent, is_agent_user, is_service_account
 from feedback.selectors import Satisfaction, satisfaction_given
 from policies.selectors import dispute_policy_in_force, policy_current_version
@@ -81,8 +83,18 @@ def case_list_as_buyer(*, user) -> QuerySet[Case]:
                 When(state=S.AWAITING_BUYER, then=Value(0)), default=Value(1), output_field=IntegerField()
             )
         )
-        .order_by("waiting_on_you", "-filed_at", "-pk")
+        .order_by(*BUYER_CASES_KEYSET.ordering)
     )
+
+
+# My cases, a page at a time: those waiting on the buyer, then the others, newest first in each.
+BUYER_CASES_KEYSET = Keyset(
+    field="filed_at",
+    descending=True,
+    groups=[Q(state=S.AWAITING_BUYER), ~Q(state=S.AWAITING_BUYER)],
+    group_of=lambda case: 0 if case.state == S.AWAITING_BUYER else 1,
+    ordering=["waiting_on_you", "-filed_at", "-pk"],
+)
 
 
 # The resolution center's tabs: which states each one holds.
@@ -220,7 +232,17 @@ def console_case_get(*, user, reference: str) -> Case:
     return case
 
 
-QUEUE_LIMIT = 100  # rows on one page of the queue; the filters narrow it
+QUEUE_LIMIT = 25  # rows on one page of the queue; "Next page" shows the following ones
+
+# The queue's order (least time left to decide first) as keyset pages; a case without a
+# decision date (none in the queue's states once escalated) comes last.
+QUEUE_KEYSET = Keyset(
+    field="agent_decision_due_at",
+    descending=False,
+    groups=[Q(agent_decision_due_at__isnull=False), Q(agent_decision_due_at__isnull=True)],
+    group_of=lambda case: 0 if case.agent_decision_due_at is not None else 1,
+    ordering=[F("agent_decision_due_at").asc(nulls_last=True), "pk"],
+)
 
 
 def queue_filter(*, user, filters=None) -> QueueFilter:
@@ -231,27 +253,50 @@ def queue_filter(*, user, filters=None) -> QueueFilter:
     now = timezone.now()
     cases = (
         console_case_list(user=user)
+        .select_related(None)
+        .select_related("order", "buyer", "seller", "agent")  # what a queue row shows
         .filter(state__in=QUEUE_STATES)
         .annotate(
             is_overdue=Choose(
                 When(agent_decision_due_at__lt=now, then=Value(True)), default=Value(False), output_field=BooleanField()
             )
         )
-        .order_by(F("agent_decision_due_at").asc(nulls_last=True), "pk")
+        .order_by(*QUEUE_KEYSET.ordering)
     )
     return QueueFilter(filters, queryset=cases, user=user)
 
 
+QUEUE_COUNT_CAP = 1000  # a tab shows "1000+" beyond this: counting stops there
+
+
 def queue_counts(*, user, filters=None) -> dict[str, int]:
-    """Cases per queue state under the other filters (the state filter itself left out), and overdue."""
+    """Cases per queue state under the other filters (the state filter itself left out), and overdue.
+
+    Each count stops at QUEUE_COUNT_CAP + 1 (more than the cap: "1000+"), so a long queue costs
+    no more to count than a short one."""
     data = filters.copy() if filters is not None else {}
     data.pop("state", None)
-    cases = queue_filter(user=user, filters=data).qs.order_by()
-    return cases.aggregate(
-        total=Count("pk"),
-        overdue=Count("pk", filter=Q(is_overdue=True)),
-        **{state.value: Count("pk", filter=Q(state=state)) for state in QUEUE_STATES},
+    cases = queue_filter(user=user, filters=data).qs
+    return capped_counts(
+        {
+            "total": cases,
+            "overdue": cases.filter(agent_decision_due_at__lt=timezone.now()),
+            **{state.value: cases.filter(state=state) for state in QUEUE_STATES},
+        },
+        cap=QUEUE_COUNT_CAP,
     )
+
+
+def capped_counts(querysets: dict[str, QuerySet], *, cap: int) -> dict[str, int]:
+    """The rows of each queryset, counted up to cap + 1, all in one query."""
+    selects, params = [], []
+    for queryset in querysets.values():
+        sql, query_params = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
+        selects.append(f"(SELECT COUNT(*) FROM ({sql}) capped)")
+        params.extend(query_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(selects), params)
+        return dict(zip(querysets, cursor.fetchone(), strict=True))
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from disputes.forms import (
     ReassignForm,
 )
 from disputes.models import Case
+from disputes.pagination import InvalidCursor, KeysetPage, keyset_page
 from disputes.permissions import is_agent_user, is_senior_agent_user
 from disputes.presenters import case_timeline, console_actions, pending_offer
 from disputes.services.conversation import message_post
@@ -63,14 +64,18 @@ def queue(request, status=200):
     """The queue; `?fragment=1` answers only its live part (counts and rows), for live.js."""
     filters = request.GET if request.method == "GET" else None
     filterset = selectors.queue_filter(user=request.user, filters=filters)
-    cases = list(filterset.qs[: selectors.QUEUE_LIMIT])
+    page = _page(filterset.qs, selectors.QUEUE_KEYSET, request, size=selectors.QUEUE_LIMIT)
     counts = selectors.queue_counts(user=request.user, filters=filters)
     context = {
         "filter": filterset,
-        "rows": [(case, ConfirmForm(auto_id=False)) for case in cases],
+        "rows": [(case, ConfirmForm(auto_id=False)) for case in page.rows],
         "counts": counts,
         "tabs": _state_tabs(filters, counts),
-        "limited": len(cases) == selectors.QUEUE_LIMIT,
+        "total_label": count_label(counts["total"]),
+        "overdue_label": count_label(counts["overdue"]),
+        "page": page,
+        "next_query": _page_query(filters, page.next_cursor),
+        "first_query": _page_query(filters, None),
         "is_senior": is_senior_agent_user(request.user),
     }
     if request.GET.get("fragment"):
@@ -85,17 +90,42 @@ def queue(request, status=200):
     return render(request, "disputes/console/queue.html", context, status=status)
 
 
-def _state_tabs(filters, counts) -> list[tuple[str, str, int, bool]]:
+def _page(queryset, keyset, request, *, size) -> KeysetPage:
+    """The page the `cursor` parameter names; an unreadable cursor shows the first page."""
+    cursor = request.GET.get("cursor") if request.method == "GET" else None
+    try:
+        return keyset_page(queryset, keyset, cursor=cursor, size=size)
+    except InvalidCursor:
+        return keyset_page(queryset, keyset, cursor=None, size=size)
+
+
+def _page_query(filters, cursor: str | None) -> str:
+    """The query string of another page of the same list: the filters kept, `cursor` set."""
+    query = filters.copy() if filters is not None else QueryDict(mutable=True)
+    query.pop("fragment", None)
+    query.pop("cursor", None)
+    if cursor:
+        query["cursor"] = cursor
+    return query.urlencode()
+
+
+def _state_tabs(filters, counts) -> list[tuple[str, str, str, bool]]:
     """(label, query string, count, current) per state, keeping the other filters."""
     others = filters.copy() if filters is not None else QueryDict(mutable=True)
     current = others.pop("state", [""])[-1]
     others.pop("fragment", None)
-    tabs = [("All", others.urlencode(), counts["total"], not current)]
+    others.pop("cursor", None)
+    tabs = [("All", others.urlencode(), count_label(counts["total"]), not current)]
     for state in QUEUE_STATES:
         query = others.copy()
         query["state"] = state.value
-        tabs.append((state.label, query.urlencode(), counts[state.value], current == state.value))
+        tabs.append((state.label, query.urlencode(), count_label(counts[state.value]), current == state.value))
     return tabs
+
+
+def count_label(count: int) -> str:
+    """A queue count as shown: counting stops past the cap."""
+    return f"{selectors.QUEUE_COUNT_CAP}+" if count > selectors.QUEUE_COUNT_CAP else str(count)
 
 
 @agent_required

@@ -20,6 +20,7 @@ from disputes.forms import (
     SurveyForm,
 )
 from disputes.models import Offer, Order
+from disputes.pagination import InvalidCursor, keyset_page
 from disputes.permissions import is_agent, is_case_buyer, is_case_party
 from disputes.presenters import case_actions, case_status, case_timeline, pending_offer, perspective
 from disputes.ratelimits import RateLimited
@@ -48,11 +49,18 @@ def order_list(request):
     return render(request, "disputes/order_list.html", {"orders": selectors.order_list_for_buyer(user=request.user)})
 
 
+CASES_PER_PAGE = 25
+
+
 @login_required
 def case_list(request):
-    cases = list(selectors.case_list_as_buyer(user=request.user))
-    rows = [(case, case_status(case, request.user)) for case in cases]
-    return render(request, "disputes/case_list.html", {"rows": rows})
+    cases = selectors.case_list_as_buyer(user=request.user)
+    try:
+        page = keyset_page(cases, selectors.BUYER_CASES_KEYSET, cursor=request.GET.get("cursor"), size=CASES_PER_PAGE)
+    except InvalidCursor:
+        page = keyset_page(cases, selectors.BUYER_CASES_KEYSET, cursor=None, size=CASES_PER_PAGE)
+    rows = [(case, case_status(case, request.user)) for case in page.rows]
+    return render(request, "disputes/case_list.html", {"rows": rows, "page": page})
 
 
 @login_required
