@@ -53,6 +53,11 @@ from bench.harness import (  # noqa: E402
 RESULTS = PROJECT_ROOT / "bench" / "results"
 SERVER_ROOT_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 PAGES = ["queue", "my-cases", "case-page", "api-list"]
+# Under ASGI, Django runs each request's sync code on a thread of a pool and a persistent
+# connection stays with its thread: with DATABASE_CONN_MAX_AGE > 0 the workers open connections
+# until PostgreSQL refuses more ("too many clients"). Django's advice: no persistent connections
+# under ASGI (or a pool: psycopg_pool, not installed here). Gunicorn's threads keep theirs.
+SERVER_ENV = {"asgi": {"DATABASE_CONN_MAX_AGE": "0"}}
 
 
 def size_label(cases: int) -> str:
@@ -153,10 +158,13 @@ def measure_one_size(args) -> dict:
     with ExitStack() as stack:
         servers = {
             kind: stack.enter_context(
-                Server(kind, workers=args.workers, database_url=args.database_url, redis_url=args.redis_url)
+                Server(
+                    kind, workers=args.workers, database_url=args.database_url, redis_url=args.redis_url,
+                    env=SERVER_ENV.get(kind),
+                )
             )
             for kind in args.servers
-        }
+        }  # fmt: skip
         for page in PAGES:
             path, auth = targets[page]
             runs = {}
@@ -182,6 +190,9 @@ def measure_one_size(args) -> dict:
                 })  # fmt: skip
                 print(f"  {kind} {page:9} {args.size:>9,} cases: {ours.rps:7.1f} rps vs baseline {base.rps:7.1f}",
                       flush=True)  # fmt: skip
+                if ours.errors or base.errors:
+                    results[-1]["server_log"] = servers[kind].output(3000)
+                    print(results[-1]["server_log"], flush=True)
     return {"cases": args.size, "results": results}
 
 
