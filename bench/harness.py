@@ -88,7 +88,10 @@ class Server:
             "DJANGO_SETTINGS_MODULE": settings_module,
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
-            "DATABASE_CONN_MAX_AGE": "60",
+            # Under ASGI each request's sync code runs on a pool thread and a persistent connection
+            # stays with its thread, so they pile up until PostgreSQL refuses more: Django's advice
+            # is none under ASGI. Gunicorn's threads keep theirs.
+            "DATABASE_CONN_MAX_AGE": "60" if kind == "wsgi" else "0",
             "DJANGO_MEDIA_ROOT": str(Path(self.folder.name) / "media"),
             "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
             "PYTHONUNBUFFERED": "1",

@@ -41,13 +41,10 @@ from bench.harness import Server, print_table, session_cookies, setup_django  # 
 
 LOAD_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/desk_load"
 LOAD_REDIS_URL = "redis://127.0.0.1:6379/4"
-# The per-user limits are for people; simulated users write faster than the limits allow. Under
-# ASGI each request runs in a thread of its own, so persistent connections would pile up until
-# PostgreSQL refuses more ("too many clients"): Django's docs say to disable them under ASGI.
+# The per-user limits are for people; simulated users write faster than the limits allow.
 SERVER_ENV = {
     "RATE_LIMIT_MESSAGES": "100000/minute",
     "RATE_LIMIT_FILINGS": "100000/hour",
-    "DATABASE_CONN_MAX_AGE": "0",
 }
 WS_SENDS_PER_WINDOW, WS_WINDOW_SECONDS = 4, 10  # under the socket's own limit (5 per 10 s)
 SETTLE_SECONDS = 3  # for the last broadcasts to arrive once everyone stopped

@@ -53,11 +53,6 @@ from bench.harness import (  # noqa: E402
 RESULTS = PROJECT_ROOT / "bench" / "results"
 SERVER_ROOT_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 PAGES = ["queue", "my-cases", "case-page", "api-list"]
-# Under ASGI, Django runs each request's sync code on a thread of a pool and a persistent
-# connection stays with its thread: with DATABASE_CONN_MAX_AGE > 0 the workers open connections
-# until PostgreSQL refuses more ("too many clients"). Django's advice: no persistent connections
-# under ASGI (or a pool: psycopg_pool, not installed here). Gunicorn's threads keep theirs.
-SERVER_ENV = {"asgi": {"DATABASE_CONN_MAX_AGE": "0"}}
 
 
 def size_label(cases: int) -> str:
@@ -160,7 +155,6 @@ def measure_one_size(args) -> dict:
             kind: stack.enter_context(
                 Server(
                     kind, workers=args.workers, database_url=args.database_url, redis_url=args.redis_url,
-                    env=SERVER_ENV.get(kind),
                 )
             )
             for kind in args.servers

@@ -112,9 +112,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # redis-py reads with a 5 s socket timeout by default, as long as channels-redis's blocking
-            # 5 s BZPOPMIN: an idle socket's read would time out and break the consumer.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}]},
+            "CONFIG": {
+                # redis-py reads with a 5 s socket timeout by default, as long as channels-redis's
+                # blocking 5 s BZPOPMIN: an idle socket's read would time out and break the consumer.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}],
+                # Messages waiting per channel before new ones are dropped (the default, 100, loses
+                # chat under bursts; a socket that lost some resyncs with "after id").
+                "capacity": 1000,
+            },
         }
     }
 else:

@@ -166,7 +166,8 @@ def test_channel_layer_is_redis_when_redis_url_is_set():
 
     layer = values["CHANNEL_LAYERS"]["default"]
     assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert layer["CONFIG"]["hosts"] == ["redis://127.0.0.1:6379/0"]
+    assert [host["address"] for host in layer["CONFIG"]["hosts"]] == ["redis://127.0.0.1:6379/0"]
+    assert layer["CONFIG"]["hosts"][0]["socket_timeout"] > 5  # longer than the layer's blocking read
     assert values["layer_class"] == "channels_redis.core.RedisChannelLayer"
 
 
