@@ -59,10 +59,13 @@ def notify_parties(sender, event: CaseEvent, **kwargs) -> None:
     case = Case.objects.select_related("buyer", "seller", "order").get(pk=event.case_id)
     actor = get_user_model().objects.filter(pk=event.actor_id).first()
     text = template.format(actor=_display_name(actor, case), reference=case.reference, item=case.order.item_title)
-    for recipient in (case.buyer, case.seller):
-        if recipient.pk == event.actor_id:
-            continue
-        Notification.objects.create(recipient=recipient, case=case, event=event.name, text=text, created_at=event.at)
+    recipients = [person for person in (case.buyer, case.seller) if person.pk != event.actor_id]
+    # One statement for both parties: one commit instead of one each (chat posts many).
+    Notification.objects.bulk_create(
+        Notification(recipient=recipient, case=case, event=event.name, text=text, created_at=event.at)
+        for recipient in recipients
+    )
+    for recipient in recipients:
         _email(recipient, case, text)
 
 
