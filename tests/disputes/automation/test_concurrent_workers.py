@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from disputes import services
 from disputes.models import Case, Decision, Notification, Order, RefundInstruction
+from disputes.ratelimits import rate_limits_suspended
 from disputes.services import cases as cases_service
 from tests import factories
 
@@ -84,7 +85,7 @@ def file_due_cases(time_machine, monkeypatch) -> tuple[list[int], list[int]]:
         )
         for index, no_scan in enumerate(by_rule)
     )
-    with transaction.atomic(), monkeypatch.context() as quiet:
+    with transaction.atomic(), monkeypatch.context() as quiet, rate_limits_suspended():
         quiet.setattr(cases_service, "announce", lambda event: None)
         cases = [
             services.case_file(
