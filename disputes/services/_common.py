@@ -50,14 +50,32 @@ def refuse_unstorable(**texts) -> None:
         raise InvalidInput(UNSTORABLE_TEXT, errors=errors)
 
 
-def validate(instance, *, error: type[InvalidInput], message: str) -> None:
-    exclude = ["state"] if isinstance(instance, Case) else None
+def field_values(instance) -> dict:
+    """The stored value of each column, to tell afterwards which ones a change touched."""
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def changed_fields(instance, before: dict) -> set[str]:
+    fields = instance._meta.concrete_fields
+    return {field.name for field in fields if getattr(instance, field.attname) != before[field.attname]}
+
+
+def validate(instance, *, error: type[InvalidInput], message: str, fields: set[str] | None = None) -> None:
+    """Validate `instance` (every field, or only `fields`: what a change to a stored row touched).
+
+    The rest of a stored row was valid when it was written, and the database keeps its foreign
+    keys and constraints; checking it again costs a query per foreign key and per constraint."""
+    exclude = {"state"} if isinstance(instance, Case) else set()
+    if fields is not None:
+        exclude |= {field.name for field in instance._meta.fields if field.name not in fields}
     errors = {}
     try:
-        instance.full_clean(exclude=exclude)
+        instance.full_clean(exclude=exclude or None)
     except ValidationError as exc:
         errors = exc.message_dict
     for field in instance._meta.concrete_fields:
+        if fields is not None and field.name not in fields:
+            continue
         value = getattr(instance, field.attname, None)
         if isinstance(value, str) and _UNSTORABLE.search(value):
             errors.setdefault(field.name, []).append(UNSTORABLE_TEXT)

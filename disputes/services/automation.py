@@ -12,7 +12,7 @@ from disputes.clock import deadline_after
 from disputes.events import announce
 from disputes.models import Case, Decision, EvidenceRequest, Offer, Outcome, Reason, Reminder
 from disputes.services._common import event_for, lock_case, refusal, save_with_history, system_user
-from disputes.services.cases import answer_offer, case_escalate_unanswered, check_transition, fire_transition
+from disputes.services.cases import answer_offer, check_transition, escalate_unanswered_checked, fire_transition
 
 
 @dataclass(frozen=True)
@@ -59,17 +59,25 @@ def auto_resolution_for(case: Case, *, at: datetime) -> RuleMatch | None:
     return None
 
 
+# Each step has two entries: `case_<step>` locks the case in a transaction of its own;
+# `<step>` runs on a case its caller already locked (`process_deadlines` takes its rows locked).
+
+
 @transaction.atomic
-def case_handle_unanswered(*, case: Case) -> str:
+def case_handle_unanswered(*, case: Case, actor=None) -> str:
     """The seller let the answer deadline pass: resolve by rule when one holds, else escalate."""
+    return handle_unanswered(lock_case(case), actor=actor or system_user())
+
+
+def handle_unanswered(case: Case, *, actor) -> str:
+    """`case_handle_unanswered` on a case the caller locked (with its order and policy version)."""
     now = timezone.now()
-    case = lock_case(case)
-    check_transition(case, "escalate_unanswered", system_user())
+    check_transition(case, "escalate_unanswered", actor)
     match = auto_resolution_for(case, at=now)
     if match is None:
-        case_escalate_unanswered(case=case)
+        escalate_unanswered_checked(case, actor=actor, at=now)
         return "escalated"
-    _resolve_by_rule(case, match, actor=system_user(), at=now)
+    _resolve_by_rule(case, match, actor=actor, at=now)
     return "resolved_by_rule"
 
 
@@ -117,9 +125,12 @@ def _resolve_by_rule(case: Case, match: RuleMatch, *, actor, at: datetime) -> Ca
 @transaction.atomic
 def case_close_inactive(*, case: Case, actor=None) -> Case:
     """The buyer let their answer window or the inactivity window pass: close, saying which."""
+    return close_inactive(lock_case(case), actor=actor or system_user())
+
+
+def close_inactive(case: Case, *, actor) -> Case:
+    """`case_close_inactive` on a case the caller locked (with its order and policy version)."""
     now = timezone.now()
-    actor = actor or system_user()
-    case = lock_case(case)
     check_transition(case, "close_inactive", actor)
     offer_lapsed = case.buyer_answer_due_at is not None and now > case.buyer_answer_due_at
     reason = (
@@ -135,31 +146,36 @@ def case_close_inactive(*, case: Case, actor=None) -> Case:
 
 
 @transaction.atomic
-def case_flag_overdue(*, case: Case) -> str | None:
+def case_flag_overdue(*, case: Case, actor=None) -> str | None:
     """A missed decision target raises the case in the queue; a second period raises it to seniors."""
+    return flag_overdue(lock_case(case), actor=actor or system_user())
+
+
+def flag_overdue(case: Case, *, actor) -> str | None:
+    """`case_flag_overdue` on a case the caller locked (with its order and policy version)."""
     now = timezone.now()
-    case = lock_case(case)
     if case.state not in (Case.State.ESCALATED, Case.State.IN_MEDIATION, Case.State.APPEALED):
         return None
     if case.agent_decision_due_at is None or now <= case.agent_decision_due_at:
         return None
     if case.decision_overdue_at is None:
         case.decision_overdue_at = now
-        save_with_history(case, actor=system_user(), reason="The decision target passed: flagged overdue")
-        announce(event_for("flagged_overdue", case, actor=system_user(), from_state=case.state, at=now))
+        save_with_history(case, actor=actor, reason="The decision target passed: flagged overdue")
+        announce(event_for("flagged_overdue", case, actor=actor, from_state=case.state, at=now))
         return "flagged_overdue"
     senior_at = deadline_after(case.agent_decision_due_at, case.rules, hours=case.rules.senior_escalation_hours)
     if case.raised_to_seniors_at is None and now > senior_at:
         case.raised_to_seniors_at = now
-        save_with_history(case, actor=system_user(), reason="Still undecided: raised to senior agents")
-        announce(event_for("raised_to_seniors", case, actor=system_user(), from_state=case.state, at=now))
+        save_with_history(case, actor=actor, reason="Still undecided: raised to senior agents")
+        announce(event_for("raised_to_seniors", case, actor=actor, from_state=case.state, at=now))
         return "raised_to_seniors"
     return None
 
 
 @transaction.atomic
-def evidence_request_mark_missed(*, request_id: int) -> str | None:
+def evidence_request_mark_missed(*, request_id: int, actor=None) -> str | None:
     now = timezone.now()
+    actor = actor or system_user()
     request = EvidenceRequest.objects.select_related("requested_from").get(pk=request_id)
     case = lock_case(request.case)
     request = EvidenceRequest.objects.select_for_update().get(pk=request_id)
@@ -170,10 +186,10 @@ def evidence_request_mark_missed(*, request_id: int) -> str | None:
     side = "buyer" if request.requested_from_id == case.buyer_id else "seller"
     save_with_history(
         case,
-        actor=system_user(),
+        actor=actor,
         reason=f"The {side} did not send the requested evidence in time; the agent may decide without it",
     )
-    announce(event_for("evidence_missed", case, actor=system_user(), from_state=case.state, at=now))
+    announce(event_for("evidence_missed", case, actor=actor, from_state=case.state, at=now))
     return "evidence_missed"
 
 

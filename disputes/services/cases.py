@@ -37,7 +37,9 @@ from disputes.permissions import (
 )
 from disputes.ratelimits import rate_limit
 from disputes.services._common import (
+    changed_fields,
     event_for,
+    field_values,
     lock_case,
     refusal,
     refuse_unstorable,
@@ -505,8 +507,16 @@ def case_decide_appeal(*, case: Case, agent, outcome: str, amount: Decimal | Non
 @transaction.atomic
 def case_escalate_unanswered(*, case: Case, actor=None) -> Case:
     now = timezone.now()
-    case = _transition(case, "escalate_unanswered", actor or system_user(), "The seller did not answer in time")
-    return assign_if_enabled(case, at=now)
+    actor = actor or system_user()
+    case = lock_case(case)
+    check_transition(case, "escalate_unanswered", actor)
+    return escalate_unanswered_checked(case, actor=actor, at=now)
+
+
+def escalate_unanswered_checked(case: Case, *, actor, at: datetime) -> Case:
+    """On a case the caller locked and checked for `escalate_unanswered`."""
+    case = fire_transition(case, "escalate_unanswered", actor, "The seller did not answer in time", at=at)
+    return assign_if_enabled(case, at=at)
 
 
 def assign_if_enabled(case: Case, *, at: datetime) -> Case:
@@ -597,10 +607,13 @@ CONDITION_MESSAGES = {
 def fire_transition(case: Case, action: str, actor, reason: str, *, at: datetime, refund_due=None, **kwargs) -> Case:
     """Run one transition on a locked, checked case and save it with its history."""
     from_state = case.state
+    before = field_values(case)
     getattr(case, action)(at=at, **kwargs)
     if actor is not None and actor.pk == case.buyer_id:
         case.buyer_last_active_at = at
-    validate(case, error=InvalidInput, message="The case would not be valid after that.")
+    validate(
+        case, error=InvalidInput, message="The case would not be valid after that.", fields=changed_fields(case, before)
+    )
     try:
         save_with_history(case, actor=actor, reason=reason)
     except ConcurrentTransition as exc:

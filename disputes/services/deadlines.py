@@ -18,6 +18,7 @@ from django.utils import timezone
 from disputes.exceptions import DisputeError
 from disputes.models import Case, EvidenceRequest, RefundInstruction, Reminder, WebhookDelivery
 from disputes.services import automation
+from disputes.services._common import system_user
 from disputes.services.cases import case_close, case_lapse_return
 from disputes.services.refunds import refund_dispatch
 from policies.models import Policy
@@ -33,38 +34,47 @@ def process_deadlines(*, batch_size: int = 200, progress: Progress | None = None
     """Run every due step once; returns how many of each kind were done."""
     now = timezone.now()
     done: Counter = Counter()
-    # (what, which rows are due, the step; a step returns what it did, or None when it did nothing)
+    system = system_user()  # once per run: every step is recorded under it
+    # (what, which rows are due, the step; a step returns what it did, or None when it did nothing).
+    # A case step gets its case locked, with its order and policy version.
     steps = [
         (
             "seller deadline",
             Q(state=S.OPEN, seller_answered_at__isnull=True, seller_answer_due_at__lt=now),
-            lambda case: automation.case_handle_unanswered(case=case),
+            lambda case: automation.handle_unanswered(case, actor=system),
         ),
         (
             "buyer silence",
             _buyer_silence(now),
-            lambda case: automation.case_close_inactive(case=case) and "closed_inactive",
+            lambda case: automation.close_inactive(case, actor=system) and "closed_inactive",
         ),
-        ("return window", _return_lapsed(now), lambda case: case_lapse_return(case=case) and "return_lapsed"),
+        (
+            "return window",
+            _return_lapsed(now),
+            lambda case: case_lapse_return(case=case, actor=system) and "return_lapsed",
+        ),
         (
             "appeal window",
             Q(state=S.RESOLVED, appeal_until__lt=now),
-            lambda case: case_close(case=case) and "closed_after_appeal_window",
+            lambda case: case_close(case=case, actor=system) and "closed_after_appeal_window",
         ),
-        ("decision target", _decision_overdue(now), lambda case: automation.case_flag_overdue(case=case)),
+        ("decision target", _decision_overdue(now), lambda case: automation.flag_overdue(case, actor=system)),
     ]
     others = [
         (
             "evidence requests",
             EvidenceRequest,
             Q(fulfilled_at__isnull=True, missed_at__isnull=True, due_at__lt=now, case__state__in=AWAITING_EVIDENCE),
-            lambda request: automation.evidence_request_mark_missed(request_id=request.pk),
+            lambda request: automation.evidence_request_mark_missed(request_id=request.pk, actor=system),
         ),
         ("refunds", RefundInstruction, _refund_due(now), _send_refund),
         ("webhooks", WebhookDelivery, _webhook_due(now), _send_webhook),
     ]
-    for label, model, condition, step in [(label, Case, condition, step) for label, condition, step in steps] + others:
-        for outcome in _run(model.objects.filter(condition).order_by("pk"), step, batch_size=batch_size):
+    cases = Case.objects.select_related("order", "policy_version")
+    for label, due, step in [(label, cases.filter(condition), step) for label, condition, step in steps] + [
+        (label, model.objects.filter(condition), step) for label, model, condition, step in others
+    ]:
+        for outcome in _run(due.order_by("pk"), step, batch_size=batch_size):
             if outcome:
                 done[outcome] += 1
             if progress:
@@ -86,19 +96,19 @@ def _run(due: QuerySet, step, *, batch_size: int) -> Iterable[str | None]:
 
 
 def _take(due: QuerySet, pk: int, step) -> str | None:
-    with transaction.atomic():
-        row = due.filter(pk=pk).select_for_update(skip_locked=True, of=("self",)).first()
-        if row is None:
-            return None  # another worker has it, or it is no longer due
-        try:
-            with transaction.atomic():
-                return step(row)
-        except DisputeError:
-            return None  # the exact rule does not hold yet (e.g. business time not over)
-        except Exception:
-            # One broken row must not stop every other due step; it is retried next run.
-            logger.exception("Deadline step failed for %s %s", due.model.__name__, pk)
-            return "failed"
+    """One row, one transaction: a step that fails rolls back its own row's work and nothing else."""
+    try:
+        with transaction.atomic():
+            row = due.filter(pk=pk).select_for_update(skip_locked=True, of=("self",)).first()
+            if row is None:
+                return None  # another worker has it, or it is no longer due
+            return step(row)
+    except DisputeError:
+        return None  # the exact rule does not hold yet (e.g. business time not over)
+    except Exception:
+        # One broken row must not stop every other due step; it is retried next run.
+        logger.exception("Deadline step failed for %s %s", due.model.__name__, pk)
+        return "failed"
 
 
 def _send_refund(refund: RefundInstruction) -> str:
