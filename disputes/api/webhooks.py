@@ -18,6 +18,8 @@ import logging
 import urllib.error
 import urllib.request
 import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -128,33 +130,50 @@ def send_webhooks(sender, event: CaseEvent, **kwargs) -> None:
             logger.exception("Webhook delivery %s will be retried", delivery.pk)
 
 
-@transaction.atomic
+# The active endpoints read once for a batch of events (`endpoints_read_once`), else None.
+_batch_endpoints: ContextVar[list[WebhookEndpoint] | None] = ContextVar("batch_endpoints", default=None)
+
+
+@contextmanager
+def endpoints_read_once():
+    """Within the block, deliveries go to the active endpoints as read when it began: one read for
+    a batch of events (`process_deadlines`, per batch) instead of one per event."""
+    token = _batch_endpoints.set(list(WebhookEndpoint.objects.filter(is_active=True)))
+    try:
+        yield
+    finally:
+        _batch_endpoints.reset(token)
+
+
 def webhook_deliveries_create(*, event: CaseEvent) -> list[WebhookDelivery]:
-    endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
+    endpoints = _batch_endpoints.get()
+    if endpoints is None:
+        endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
     if not endpoints:
         return []
-    case = Case.objects.select_related("order", "buyer", "seller").filter(pk=event.case_id).first()
-    if case is None:
-        return []
-    now = timezone.now()
-    deliveries = []
-    for kind in webhook_events_for(event, case):
-        wanting = [endpoint for endpoint in endpoints if endpoint.wants(kind)]
-        if not wanting:
-            continue
-        payload = webhook_payload(kind, event, case)
-        deliveries += WebhookDelivery.objects.bulk_create(
-            WebhookDelivery(
-                endpoint=endpoint,
-                event=kind,
-                case=case,
-                payload=payload,
-                created_at=now,
-                next_attempt_at=now + FIRST_ATTEMPT_GRACE,
+    with transaction.atomic():
+        case = Case.objects.select_related("order", "buyer", "seller").filter(pk=event.case_id).first()
+        if case is None:
+            return []
+        now = timezone.now()
+        deliveries = []
+        for kind in webhook_events_for(event, case):
+            wanting = [endpoint for endpoint in endpoints if endpoint.wants(kind)]
+            if not wanting:
+                continue
+            payload = webhook_payload(kind, event, case)
+            deliveries += WebhookDelivery.objects.bulk_create(
+                WebhookDelivery(
+                    endpoint=endpoint,
+                    event=kind,
+                    case=case,
+                    payload=payload,
+                    created_at=now,
+                    next_attempt_at=now + FIRST_ATTEMPT_GRACE,
+                )
+                for endpoint in wanting
             )
-            for endpoint in wanting
-        )
-    return deliveries
+        return deliveries
 
 
 def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:

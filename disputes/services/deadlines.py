@@ -9,6 +9,7 @@ twice, or on two hosts at once, does each step once.
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -90,9 +91,19 @@ def _run(due: QuerySet, step, *, batch_size: int) -> Iterable[str | None]:
         ids = list(due.filter(pk__gt=last_pk).values_list("pk", flat=True)[:batch_size])
         if not ids:
             return
-        for pk in ids:
-            last_pk = pk
-            yield _take(due, pk, step)
+        with _side_effects_per_batch():
+            for pk in ids:
+                last_pk = pk
+                yield _take(due, pk, step)
+
+
+@contextmanager
+def _side_effects_per_batch():
+    """What runs after each case commits shares its reads across the batch."""
+    from disputes.api.webhooks import endpoints_read_once
+
+    with endpoints_read_once():
+        yield
 
 
 def _take(due: QuerySet, pk: int, step) -> str | None:
