@@ -14,6 +14,9 @@ at once, and under the same closed-loop load, in short slices taken in turn (`--
     api-list   /api/v1/cases/         the marketplace's token (every case, newest first)
                                                           vs /bench/baseline.json?rows=<rows shown>
 
+Each baseline gets `&bytes=<size of our answer>`: the same rows, read from one table, rendered by
+the same engine (templates or JSON) and padded to the same size, with no sign-in and no logic.
+
 The ratio is our throughput over the baseline's, measured side by side in the same run, so it
 means something on a busy machine where the absolute figures do not. Targets (issue 9): queue and
 API list at least half the baseline's throughput, latency flat from 1k to 1M cases. With two
@@ -90,9 +93,7 @@ def prepare(cases: int, *, reseed: bool) -> str:
             check=True, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
         )  # fmt: skip
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "bench.settings"}
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"], check=True, cwd=PROJECT_ROOT, env=env
-    )
+    subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], check=True, cwd=PROJECT_ROOT, env=env)
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
@@ -167,7 +168,8 @@ def measure_one_size(args) -> dict:
                 if probe.status_code != 200:
                     raise RuntimeError(f"{page}: {path} answered {probe.status_code}\n{server.output()}")
                 rows = rows_shown(page, probe.text)
-                base = f"/bench/baseline.json?rows={rows}" if page == "api-list" else f"/bench/baseline/?rows={rows}"
+                base = "/bench/baseline.json" if page == "api-list" else "/bench/baseline/"
+                base += f"?rows={rows}&bytes={len(probe.content)}"
                 runs[(kind, "ours")] = (server.url + path, auth, [])
                 runs[(kind, "baseline")] = (server.url + base, {}, [])
             for round_ in range(args.rounds):

@@ -22,6 +22,9 @@ RUNNING_DEADLINES = [
     ({S.AWAITING_RETURN}, "return_due_at", {"return_shipped_at": True}),
     ({S.AWAITING_RETURN}, "return_confirm_due_at", {"return_shipped_at": False}),
 ]
+DEADLINE_COLUMNS = sorted(
+    {name for _, name, _ in RUNNING_DEADLINES} | {f for *_, empty in RUNNING_DEADLINES for f in empty}
+)
 
 
 def running_deadline(case: Case) -> tuple[str, datetime] | None:

@@ -228,7 +228,14 @@ class CaseListApi(generics.ListAPIView):
     pagination_class = NewestFirstPagination
 
     def get_queryset(self):
-        return selectors.case_list(user=self.request.user)
+        # What a row shows and no more: each join left out makes the query cheaper to plan, each
+        # column left out cheaper to load.
+        return (
+            selectors.case_list(user=self.request.user)
+            .select_related(None)
+            .select_related("order", "buyer", "seller")
+            .only(*CaseSerializer.COLUMNS)
+        )
 
     @extend_schema(
         summary="List cases",
