@@ -65,13 +65,25 @@ def retry_delay(attempts: int) -> timedelta:
 # From case events to webhook events
 
 
-def webhook_events_for(event: CaseEvent, case: Case) -> list[str]:
-    """Which webhook events a case event makes: filed; any change of state; a refund outcome."""
+def webhook_events_possible(event: CaseEvent) -> list[str]:
+    """The webhook events a case event may make, known without reading the case."""
     if event.name == "filed":
         return [Event.CASE_FILED]
     if not event.from_state or event.from_state == event.to_state:
         return []
+    if event.to_state == Case.State.RESOLVED or event.name == "decide_appeal":
+        return [Event.CASE_STATE_CHANGED, Event.CASE_RESOLVED_WITH_REFUND]
+    return [Event.CASE_STATE_CHANGED]
+
+
+def webhook_events_for(event: CaseEvent, case: Case) -> list[str]:
+    """Which webhook events a case event makes: filed; any change of state; a refund outcome."""
+    possible = webhook_events_possible(event)
+    if Event.CASE_STATE_CHANGED not in possible:
+        return possible
     names = [Event.CASE_STATE_CHANGED]
+    if Event.CASE_RESOLVED_WITH_REFUND not in possible:
+        return names
     reached_refund = event.to_state == Case.State.RESOLVED and bool(case.refund_amount)
     appeal_refund = (
         event.name == "decide_appeal"
@@ -149,8 +161,10 @@ def webhook_deliveries_create(*, event: CaseEvent) -> list[WebhookDelivery]:
     endpoints = _batch_endpoints.get()
     if endpoints is None:
         endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
+    possible = webhook_events_possible(event)
+    endpoints = [endpoint for endpoint in endpoints if any(endpoint.wants(kind) for kind in possible)]
     if not endpoints:
-        return []
+        return []  # nobody listens for what this event can make: the case is not even read
     with transaction.atomic():
         case = Case.objects.select_related("order", "buyer", "seller").filter(pk=event.case_id).first()
         if case is None:
