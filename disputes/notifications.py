@@ -57,14 +57,20 @@ def notify_parties(sender, event: CaseEvent, **kwargs) -> None:
     if template is None:
         return
     case = Case.objects.select_related("buyer", "seller", "order").get(pk=event.case_id)
-    actor = get_user_model().objects.filter(pk=event.actor_id).first()
-    text = template.format(actor=_display_name(actor, case), reference=case.reference, item=case.order.item_title)
+    text = template.format(
+        actor=_display_name(event.actor_id, case), reference=case.reference, item=case.order.item_title
+    )
     recipients = [person for person in (case.buyer, case.seller) if person.pk != event.actor_id]
-    # One statement for both parties: one commit instead of one each (chat posts many).
-    Notification.objects.bulk_create(
+    notices = [
         Notification(recipient=recipient, case=case, event=event.name, text=text, created_at=event.at)
         for recipient in recipients
-    )
+    ]
+    # One statement and one commit however many parties (chat posts many); a lone notice needs no
+    # transaction around it, which `bulk_create` would open.
+    if len(notices) == 1:
+        notices[0].save()
+    else:
+        Notification.objects.bulk_create(notices)
     for recipient in recipients:
         _email(recipient, case, text)
 
@@ -88,13 +94,14 @@ def _remind(event: CaseEvent) -> None:
     _email(recipient, case, text)
 
 
-def _display_name(actor, case: Case) -> str:
-    if actor is None:
+def _display_name(actor_id: int | None, case: Case) -> str:
+    """The parties are loaded with the case; anyone else is shown as the team, so never read."""
+    if actor_id is None:
         return "Someone"
-    if actor.pk == case.buyer_id:
-        return f"The buyer ({actor.get_full_name() or actor.username})"
-    if actor.pk == case.seller_id:
-        return f"The seller ({actor.get_full_name() or actor.username})"
+    if actor_id == case.buyer_id:
+        return f"The buyer ({case.buyer.get_full_name() or case.buyer.username})"
+    if actor_id == case.seller_id:
+        return f"The seller ({case.seller.get_full_name() or case.seller.username})"
     return "Our team"
 
 
