@@ -10,7 +10,7 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth.signals import user_logged_out
-from django.db.models import Max, Q
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.dispatch import receiver
 
 from disputes.events import CaseEvent, case_event
@@ -85,8 +85,12 @@ def _broadcast(event: CaseEvent) -> None:
     if event.name == "reminder":
         return  # a nudge to one person, nothing changed on the case
     if event.name in ("message_posted", "note_added"):
-        message = Message.objects.select_related("author", "case").get(pk=event.data["message_id"])
-        frame = {**message_frame(message, message.case), **_previous_ids(message)}
+        message = _with_previous_ids(Message.objects.select_related("author", "case")).get(pk=event.data["message_id"])
+        frame = {
+            **message_frame(message, message.case),
+            "previous_id": message.previous_id or 0,
+            "previous_public_id": message.previous_public_id or 0,
+        }
         group = case_agents_group(event.case_id) if message.is_internal else case_group(event.case_id)
         send_to_group(group, {"type": "case.message", "frame": frame})
         return
@@ -98,17 +102,18 @@ def _broadcast(event: CaseEvent) -> None:
         )
 
 
-def _previous_ids(message: Message) -> dict:
-    """The message before this one on its case, for everyone (agents) and for the parties.
+def _with_previous_ids(messages: QuerySet[Message]) -> QuerySet[Message]:
+    """Each message with the one before it on its case, for everyone (agents) and for the parties,
+    read in the same query as the message.
 
     Message ids are global, so a client cannot tell a gap from the ids alone: with these it knows
     it missed something when the previous one is not the last it saw, and resyncs. Messages on a
     case are written under its row lock, so ids on one case follow the order they were committed.
     """
-    earlier = Message.objects.filter(case_id=message.case_id, pk__lt=message.pk).aggregate(
-        previous_id=Max("pk"), previous_public_id=Max("pk", filter=Q(is_internal=False))
+    earlier = Message.objects.filter(case_id=OuterRef("case_id"), pk__lt=OuterRef("pk")).order_by("-pk").values("pk")
+    return messages.annotate(
+        previous_id=Subquery(earlier[:1]), previous_public_id=Subquery(earlier.filter(is_internal=False)[:1])
     )
-    return {key: value or 0 for key, value in earlier.items()}
 
 
 @receiver(user_logged_out, dispatch_uid="disputes.close_sockets_on_sign_out")
