@@ -7,7 +7,7 @@ class DisputesConfig(AppConfig):
     verbose_name = "Disputes"
 
     def ready(self):
-        from disputes import notifications, realtime  # noqa: F401  (subscribe to case events)
+        from disputes import backends, middleware, notifications, realtime, selectors  # noqa: F401  (signals)
         from disputes.api import webhooks  # noqa: F401  (subscribe to case events)
         from disputes.roles import ensure_staff_groups
 

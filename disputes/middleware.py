@@ -1,8 +1,11 @@
 import zoneinfo
 from urllib.parse import unquote
 
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
+from disputes.cached import forget, remembered
 from disputes.models import Profile
 
 TIME_ZONE_COOKIE = "tz"
@@ -25,9 +28,23 @@ class TimezoneMiddleware:
     def _zone_for(self, request):
         name = ""
         if request.user.is_authenticated:
-            name = Profile.objects.filter(user=request.user).values_list("time_zone", flat=True).first() or ""
+            name = remembered(_topic(request.user.pk), "", lambda: _saved_zone(request.user), seconds=3600)
         name = name or unquote(request.COOKIES.get(TIME_ZONE_COOKIE, ""))
         try:
             return zoneinfo.ZoneInfo(name) if name else None
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             return None
+
+
+def _saved_zone(user) -> str:
+    return Profile.objects.filter(user=user).values_list("time_zone", flat=True).first() or ""
+
+
+def _topic(user_id) -> str:
+    return f"time_zone:{user_id}"
+
+
+@receiver(post_save, sender=Profile, dispatch_uid="disputes.time_zone_saved")
+@receiver(post_delete, sender=Profile, dispatch_uid="disputes.time_zone_deleted")
+def _profile_changed(sender, instance, **kwargs):
+    forget(_topic(instance.user_id))

@@ -7,9 +7,12 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import BooleanField, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models import Case as Choose
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.http import Http404
 from django.utils import timezone
 
+from disputes.cached import forget, remembered
 from disputes.filters import QUEUE_STATES, QueueFilter
 from disputes.models import (
     AgentStatus,
@@ -245,6 +248,14 @@ QUEUE_KEYSET = Keyset(
 )
 
 
+# What a queue row shows, so that a page loads no other column.
+QUEUE_ROW_COLUMNS = [
+    *("state", "reason", "amount_claimed", "currency", "agent_decision_due_at", "raised_to_seniors_at"),
+    *("order__item_title", "seller__username"),
+    *(f"{person}__{name}" for person in ("buyer", "agent") for name in ("username", "first_name", "last_name")),
+]
+
+
 def queue_filter(*, user, filters=None) -> QueueFilter:
     """The mediation queue (escalated, in mediation, appealed), least time left to decide first.
 
@@ -254,7 +265,8 @@ def queue_filter(*, user, filters=None) -> QueueFilter:
     cases = (
         console_case_list(user=user)
         .select_related(None)
-        .select_related("order", "buyer", "seller", "agent")  # what a queue row shows
+        .select_related("order", "buyer", "seller", "agent")
+        .only(*QUEUE_ROW_COLUMNS)
         .filter(state__in=QUEUE_STATES)
         .annotate(
             is_overdue=Choose(
@@ -276,15 +288,31 @@ def queue_counts(*, user, filters=None) -> dict[str, int]:
     no more to count than a short one."""
     data = filters.copy() if filters is not None else {}
     data.pop("state", None)
-    cases = queue_filter(user=user, filters=data).qs
-    return capped_counts(
-        {
-            "total": cases,
-            "overdue": cases.filter(agent_decision_due_at__lt=timezone.now()),
-            **{state.value: cases.filter(state=state) for state in QUEUE_STATES},
-        },
-        cap=QUEUE_COUNT_CAP,
-    )
+
+    def count():
+        cases = queue_filter(user=user, filters=data).qs
+        return capped_counts(
+            {
+                "total": cases,
+                "overdue": cases.filter(agent_decision_due_at__lt=timezone.now()),
+                **{state.value: cases.filter(state=state) for state in QUEUE_STATES},
+            },
+            cap=QUEUE_COUNT_CAP,
+        )
+
+    # Every agent's queue page and live refresh asks; a saved case starts the counts afresh.
+    key = repr((user.pk, sorted((name, value) for name, value in data.items() if name in QueueFilter.base_filters)))
+    return remembered(QUEUE, key, count, seconds=QUEUE_COUNT_SECONDS)
+
+
+QUEUE = "queue"
+QUEUE_COUNT_SECONDS = 10  # the longest an "overdue" count lags the clock
+
+
+@receiver(post_save, sender=Case, dispatch_uid="disputes.queue_counts.case_saved")
+@receiver(post_delete, sender=Case, dispatch_uid="disputes.queue_counts.case_deleted")
+def _case_changed(sender, **kwargs):
+    forget(QUEUE)
 
 
 def capped_counts(querysets: dict[str, QuerySet], *, cap: int) -> dict[str, int]:
@@ -362,7 +390,7 @@ def agents_to_reassign_to(*, case: Case) -> QuerySet:
     permission = "disputes.decide_appeal" if case.state == Case.State.APPEALED else "disputes.mediate_case"
     return (
         # Named: with a second backend (sign-in lockout) Django cannot pick one by itself.
-        User.objects.with_perm(permission, backend="django.contrib.auth.backends.ModelBackend")
+        User.objects.with_perm(permission, backend="disputes.backends.CachedPermissionsBackend")
         .exclude(pk__in=[case.buyer_id, case.seller_id, case.agent_id or 0])
         .order_by("username")
     )

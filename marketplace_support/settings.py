@@ -151,7 +151,7 @@ LOGIN_REDIRECT_URL = "/"
 # from one address, that pair is locked for the cool-off, on /accounts/login/ and the admin alike.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before any password check
-    "django.contrib.auth.backends.ModelBackend",
+    "disputes.backends.CachedPermissionsBackend",  # ModelBackend, permissions kept in the cache
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))

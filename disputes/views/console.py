@@ -68,7 +68,7 @@ def queue(request, status=200):
     counts = selectors.queue_counts(user=request.user, filters=filters)
     context = {
         "filter": filterset,
-        "rows": [(case, ConfirmForm(auto_id=False)) for case in page.rows],
+        "rows": [(case, ConfirmForm(auto_id=False) if _takeable(case) else None) for case in page.rows],
         "counts": counts,
         "tabs": _state_tabs(filters, counts),
         "total_label": count_label(counts["total"]),
@@ -88,6 +88,11 @@ def queue(request, status=200):
         initial={"available": "0" if context["available"] else "1"}, auto_id=form_ids("availability")
     )
     return render(request, "disputes/console/queue.html", context, status=status)
+
+
+def _takeable(case) -> bool:
+    """Whether the queue offers to claim the case, or to take its appeal, from its row."""
+    return not case.agent_id and case.state in (Case.State.ESCALATED, Case.State.APPEALED)
 
 
 def _page(queryset, keyset, request, *, size) -> KeysetPage:

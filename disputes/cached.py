@@ -1,0 +1,74 @@
+"""Facts nearly every request reads, kept in Django's cache between requests.
+
+Each fact belongs to a topic ("permissions", "queue", "time_zone:<user id>"). A topic has a version
+in the cache, and each cached value is stored with the version it was computed under; whatever
+changes a topic's facts calls `forget(topic)`, which gives the topic a new version, so every value
+computed before is ignored from then on. A value is read with its
+topic's version in one round trip.
+
+The cache is a speed-up, never the record: when it is unavailable, values are computed each time.
+"""
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.cache import cache
+from django.db import transaction
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+
+def remembered(topic: str, key: str, compute: Callable[[], T], *, seconds: int) -> T:
+    """`compute()`, or what it gave under the topic's current version at most `seconds` ago."""
+    # Any text may make a key: hashed, it suits every cache backend (memcached refuses spaces).
+    version_key, value_key = _version_key(topic), f"cached:{topic}:{hashlib.blake2b(key.encode()).hexdigest()}"
+    try:
+        found = cache.get_many([version_key, value_key])
+    except Exception:
+        logger.warning("Cache unavailable: computing %s afresh", topic, exc_info=True)
+        return compute()
+    version, stored = found.get(version_key), found.get(value_key)
+    if version is not None and stored is not None and stored[0] == version:
+        return stored[1]
+    # The version is read before computing: a change committed meanwhile gives the topic a newer
+    # version, under which what is stored here is never served.
+    value = compute()
+    try:
+        if version is None:
+            version = _new_version()
+            if not cache.add(version_key, version, timeout=None):
+                return value  # another process has just started the topic: keep nothing this time
+        cache.set(value_key, (version, value), timeout=seconds)
+    except Exception:
+        logger.warning("Cache unavailable: %s not kept", topic, exc_info=True)
+    return value
+
+
+def forget(topic: str) -> None:
+    """What `topic` caches changed: nothing computed before is served again.
+
+    Renewed now, for this connection's next read, and again once the transaction commits, so a
+    value another process computed from the rows as they were before the commit is not kept."""
+    _renew(topic)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _renew(topic))
+
+
+def _renew(topic: str) -> None:
+    try:
+        cache.set(_version_key(topic), _new_version(), timeout=None)
+    except Exception:  # values already cached expire on their own
+        logger.warning("Cache unavailable: could not renew %s", topic, exc_info=True)
+
+
+def _version_key(topic: str) -> str:
+    return f"cached-version:{topic}"
+
+
+def _new_version() -> int:
+    # Never an earlier one again, even after the cache lost the key.
+    return time.time_ns()
