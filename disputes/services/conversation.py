@@ -1,6 +1,7 @@
 """Messages and evidence on a case."""
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
@@ -16,6 +17,7 @@ from disputes.ratelimits import rate_limit
 from disputes.services._common import event_for, lock_case, note_buyer_activity, refusal, refuse_unstorable
 
 DESCRIPTION_MAX_LENGTH = Evidence._meta.get_field("description").max_length
+BUYER_ACTIVITY_RESOLUTION = timedelta(minutes=1)
 
 
 @transaction.atomic
@@ -36,7 +38,7 @@ def message_post(*, case: Case, author, body: str, internal: bool = False) -> Me
         raise InvalidInput(error, errors={"body": [error]})
     refuse_unstorable(body=body)
     rate_limit(user=author, message=1)
-    if author.pk == case.buyer_id:
+    if author.pk == case.buyer_id and not _active_just_now(case):
         note_buyer_activity(case)
     message = Message.objects.create(
         case=case, author=author, body=body, is_internal=internal, created_at=timezone.now()
@@ -44,6 +46,13 @@ def message_post(*, case: Case, author, body: str, internal: bool = False) -> Me
     name = "note_added" if internal else "message_posted"
     announce(event_for(name, case, actor=author, from_state=case.state, at=message.created_at, message_id=message.pk))
     return message
+
+
+def _active_just_now(case: Case) -> bool:
+    """The buyer's inactivity is counted in days: while they chat, one write of the case row a
+    minute says it as well as one a message."""
+    last = case.buyer_last_active_at
+    return last is not None and timezone.now() - last < BUYER_ACTIVITY_RESOLUTION
 
 
 @transaction.atomic
