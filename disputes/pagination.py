@@ -97,6 +97,14 @@ def keyset_page(queryset: QuerySet, keyset: Keyset, *, cursor: str | None, size:
     return _page(keyset, rows, size, is_first=False)
 
 
+def keyset_page_or_first(queryset: QuerySet, keyset: Keyset, *, cursor: str | None, size: int) -> KeysetPage:
+    """As keyset_page, but an unreadable cursor (an old or edited link) shows the first page."""
+    try:
+        return keyset_page(queryset, keyset, cursor=cursor, size=size)
+    except InvalidCursor:
+        return keyset_page(queryset, keyset, cursor=None, size=size)
+
+
 def _page(keyset: Keyset, rows: list, size: int, *, is_first: bool) -> KeysetPage:
     if len(rows) <= size:
         return KeysetPage(rows, None, is_first)

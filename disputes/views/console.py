@@ -32,7 +32,7 @@ from disputes.forms import (
     ReassignForm,
 )
 from disputes.models import Case
-from disputes.pagination import InvalidCursor, KeysetPage, keyset_page
+from disputes.pagination import keyset_page_or_first
 from disputes.permissions import is_agent_user, is_senior_agent_user
 from disputes.presenters import case_timeline, console_actions, pending_offer
 from disputes.services.conversation import message_post
@@ -64,7 +64,8 @@ def queue(request, status=200):
     """The queue; `?fragment=1` answers only its live part (counts and rows), for live.js."""
     filters = request.GET if request.method == "GET" else None
     filterset = selectors.queue_filter(user=request.user, filters=filters)
-    page = _page(filterset.qs, selectors.QUEUE_KEYSET, request, size=selectors.QUEUE_LIMIT)
+    cursor = request.GET.get("cursor") if request.method == "GET" else None
+    page = keyset_page_or_first(filterset.qs, selectors.QUEUE_KEYSET, cursor=cursor, size=selectors.QUEUE_LIMIT)
     counts = selectors.queue_counts(user=request.user, filters=filters)
     context = {
         "filter": filterset,
@@ -93,15 +94,6 @@ def queue(request, status=200):
 def _takeable(case) -> bool:
     """Whether the queue offers to claim the case, or to take its appeal, from its row."""
     return not case.agent_id and case.state in (Case.State.ESCALATED, Case.State.APPEALED)
-
-
-def _page(queryset, keyset, request, *, size) -> KeysetPage:
-    """The page the `cursor` parameter names; an unreadable cursor shows the first page."""
-    cursor = request.GET.get("cursor") if request.method == "GET" else None
-    try:
-        return keyset_page(queryset, keyset, cursor=cursor, size=size)
-    except InvalidCursor:
-        return keyset_page(queryset, keyset, cursor=None, size=size)
 
 
 def _page_query(filters, cursor: str | None) -> str:

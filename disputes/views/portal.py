@@ -20,7 +20,7 @@ from disputes.forms import (
     SurveyForm,
 )
 from disputes.models import Offer, Order
-from disputes.pagination import InvalidCursor, keyset_page
+from disputes.pagination import keyset_page_or_first
 from disputes.permissions import is_agent, is_case_buyer, is_case_party
 from disputes.presenters import case_actions, case_status, case_timeline, pending_offer, perspective
 from disputes.ratelimits import RateLimited
@@ -55,10 +55,8 @@ CASES_PER_PAGE = 25
 @login_required
 def case_list(request):
     cases = selectors.case_list_as_buyer(user=request.user)
-    try:
-        page = keyset_page(cases, selectors.BUYER_CASES_KEYSET, cursor=request.GET.get("cursor"), size=CASES_PER_PAGE)
-    except InvalidCursor:
-        page = keyset_page(cases, selectors.BUYER_CASES_KEYSET, cursor=None, size=CASES_PER_PAGE)
+    cursor = request.GET.get("cursor")
+    page = keyset_page_or_first(cases, selectors.BUYER_CASES_KEYSET, cursor=cursor, size=CASES_PER_PAGE)
     rows = [(case, case_status(case, request.user)) for case in page.rows]
     return render(request, "disputes/case_list.html", {"rows": rows, "page": page})
 
