@@ -19,7 +19,6 @@ def submit_once(request, form, write: Callable, *, done, redirect_to, on_error: 
     A wrong actor (PermissionDenied) is not a form error: it propagates as a 403. Over a rate
     limit, the page comes back as 429 with the form as the person filled it.
     """
-    limited = None
     if form.is_valid():
         try:
             with submission_once(user=request.user, token=form.cleaned_data["submission"]):
@@ -31,24 +30,27 @@ def submit_once(request, form, write: Callable, *, done, redirect_to, on_error: 
             raise
         except DisputeError as error:
             form_errors(form, error, aliases=aliases)
-            limited = error if isinstance(error, RateLimited) else None
         else:
             messages.success(request, _resolve(done, result))
             return redirect(_resolve(redirect_to, result))
     # A refusal may belong to a form the page no longer shows (a finished or not-yet-allowed action): say it here.
     messages.error(request, " ".join(form.non_field_errors()) or "That did not go through: see the message below.")
-    return too_many(on_error(form), limited) if limited else on_error(form)
+    return refused(on_error(form), form)
 
 
-def too_many(response, limited: RateLimited):
-    """The page that refused a write over a rate limit, answered as 429 Too Many Requests."""
-    response.status_code = 429
-    response["Retry-After"] = str(limited.retry_after)
+def refused(response, form):
+    """The page showing a refused form again; 429 Too Many Requests when a rate limit refused it."""
+    limited = getattr(form, "rate_limited", None)
+    if limited is not None:
+        response.status_code = 429
+        response["Retry-After"] = str(limited.retry_after)
     return response
 
 
 def form_errors(form, error: DisputeError, *, aliases=None) -> None:
     """Put a domain error on the form: on its field when the form has one, else on the form."""
+    if isinstance(error, RateLimited):
+        form.rate_limited = error  # for `refused`
     aliases = aliases or {}
     placed = False
     if isinstance(error, InvalidInput):

@@ -23,10 +23,9 @@ from disputes.models import Offer, Order
 from disputes.pagination import keyset_page_or_first
 from disputes.permissions import is_agent, is_case_buyer, is_case_party
 from disputes.presenters import case_actions, case_status, case_timeline, pending_offer, perspective
-from disputes.ratelimits import RateLimited
 from disputes.services.accounts import submission_once
 from disputes.services.conversation import evidence_add, message_post
-from disputes.views._forms import form_errors, form_ids, submit_once, too_many
+from disputes.views._forms import form_errors, form_ids, refused, submit_once
 from feedback.forms import TradeFeedbackForm
 from feedback.selectors import feedback_given, feedback_open_for, survey_pending_for
 from feedback.services import survey_answer
@@ -71,7 +70,6 @@ def case_file(request):
         orders=orders,
         initial={"order": chosen.external_id if chosen else None},
     )
-    limited = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -91,15 +89,13 @@ def case_file(request):
             return redirect(existing or "disputes:case-list")
         except DisputeError as error:
             form_errors(form, error, aliases={"files": "evidence"})
-            limited = error if isinstance(error, RateLimited) else None
         else:
             messages.success(request, f"Case {case.reference} is open. We have told the seller.")
             return redirect(case)
     order = form.cleaned_data.get("order") if form.is_bound and hasattr(form, "cleaned_data") else chosen
     order = order or orders.first()
     terms = selectors.filing_terms(order=order, at=timezone.now()) if order else None
-    response = render(request, "disputes/case_file.html", {"form": form, "order": order, "terms": terms})
-    return too_many(response, limited) if limited else response
+    return refused(render(request, "disputes/case_file.html", {"form": form, "order": order, "terms": terms}), form)
 
 
 @login_required
