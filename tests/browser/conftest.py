@@ -100,14 +100,14 @@ def _browser_test_settings(settings, tmp_path):
 
 
 @pytest.fixture
-def new_context(chromium, live_server):
-    """`new_context(**options)`: a fresh browser context (own cookies) on the live server."""
+def open_context(chromium):
+    """`open_context(base_url, **options)`: a fresh browser context (own cookies), closed after the test."""
     contexts = []
 
-    def make(**options):
+    def make(base_url, **options):
         options.setdefault("viewport", WIDE)
         options.setdefault("timezone_id", "Europe/Amsterdam")
-        context = chromium.new_context(base_url=live_server.url, **options)
+        context = chromium.new_context(base_url=base_url, **options)
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(TIMEOUT_MS)
         contexts.append(context)
@@ -119,16 +119,28 @@ def new_context(chromium, live_server):
 
 
 @pytest.fixture
+def new_context(open_context, live_server):
+    """`new_context(**options)`: a fresh browser context on the live server."""
+    return lambda **options: open_context(live_server.url, **options)
+
+
+def signed_in_page(context, username: str):
+    """A new page of `context`, signed in through the login form."""
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/$"))
+    return page
+
+
+@pytest.fixture
 def sign_in(new_context):
     """`sign_in(user, **context_options)`: a page in a fresh context, signed in through the login form."""
 
     def sign_in_as(user, **options):
-        page = new_context(**options).new_page()
-        page.goto("/accounts/login/")
-        page.get_by_label("Username").fill(user.username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(re.compile(r"/$"))
+        page = signed_in_page(new_context(**options), user.username)
         assert page.get_by_role("heading", level=1).inner_text().startswith("Hello"), page.content()
         return page
 

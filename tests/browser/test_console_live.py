@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.asgi_desk import AsgiDesk
-from tests.browser.conftest import PASSWORD, TIMEOUT_MS, WIDE
+from tests.browser.conftest import signed_in_page
 
 pytestmark = [pytest.mark.browser]
 
@@ -22,26 +22,9 @@ def asgi_desk():
 
 
 @pytest.fixture
-def person(chromium, asgi_desk):
-    """`person(username)`: a page in a fresh browser context, signed in through the login form."""
-    contexts = []
-
-    def sign_in(username, **options):
-        options.setdefault("viewport", WIDE)
-        context = chromium.new_context(base_url=asgi_desk.url, timezone_id="Europe/Amsterdam", **options)
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto("/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(re.compile(r"/$"))
-        return page
-
-    yield sign_in
-    for context in contexts:
-        context.close()
+def person(open_context, asgi_desk):
+    """`person(username, **context_options)`: a page in a fresh context on the ASGI desk, signed in."""
+    return lambda username, **options: signed_in_page(open_context(asgi_desk.url, **options), username)
 
 
 def timeline_messages(page):

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.asgi_desk import AsgiDesk
-from tests.browser.conftest import PASSWORD, TIMEOUT_MS, WIDE
+from tests.browser.conftest import signed_in_page
 
 pytestmark = [pytest.mark.browser]
 
@@ -48,32 +48,23 @@ def asgi_desk():
 
 
 @pytest.fixture
-def person(chromium, asgi_desk):
+def person(open_context, asgi_desk):
     """`person(username)`: a signed-in page that records every dialog anything tries to open."""
-    contexts = []
 
     def sign_in(username):
-        context = chromium.new_context(base_url=asgi_desk.url, timezone_id="Europe/Amsterdam", viewport=WIDE)
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        page = context.new_page()
-        page.dialogs = []
+        context = open_context(asgi_desk.url)
+        dialogs = []
 
         def record(dialog):
-            page.dialogs.append(dialog.message)
+            dialogs.append(dialog.message)
             dialog.dismiss()
 
-        page.on("dialog", record)
-        page.goto("/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(re.compile(r"/$"))
+        context.on("dialog", record)
+        page = signed_in_page(context, username)
+        page.dialogs = dialogs
         return page
 
-    yield sign_in
-    for context in contexts:
-        context.close()
+    return sign_in
 
 
 def assert_nothing_ran(page) -> None:
