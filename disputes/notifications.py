@@ -4,6 +4,8 @@ Runs from `case_event`, that is after the change committed. Internal notes tell 
 """
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
 from django.conf import settings
@@ -50,6 +52,10 @@ EVENT_TEXT = {
 
 @receiver(case_event, dispatch_uid="disputes.notify_parties")
 def notify_parties(sender, event: CaseEvent, **kwargs) -> None:
+    batch = _batch.get()
+    if batch is not None and event.name != "reminder":
+        batch.append(event)  # written with the rest of the batch (`notices_batched`)
+        return
     if event.name == "reminder":
         _remind(event)
         return
@@ -118,3 +124,60 @@ def _email(recipient, case: Case, text: str) -> None:
         )
     except Exception:  # the in-app notice is the record; a mail outage must not lose it
         logger.exception("Could not email %s about %s", recipient.pk, case.reference)
+
+
+# Many events at once (`process_deadlines`): the case events of a batch, else None.
+_batch: ContextVar[list[CaseEvent] | None] = ContextVar("notice_batch", default=None)
+
+
+@contextmanager
+def notices_batched():
+    """Within the block, the parties' notices of case events wait, and are written together when it
+    ends: one read of the cases and one insert for them all, then the emails. For a run of many
+    automatic steps, each committed on its own; a notice waits at most until the block ends."""
+    events: list[CaseEvent] = []
+    token = _batch.set(events)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+        _notify_all(events)
+
+
+def _notify_all(events: list[CaseEvent]) -> None:
+    if not events:
+        return
+    try:
+        cases = Case.objects.select_related("buyer", "seller", "order").in_bulk({event.case_id for event in events})
+        notices = [
+            notice
+            for event in events
+            if event.case_id in cases
+            for notice in _party_notices(event, cases[event.case_id])
+        ]
+        Notification.objects.bulk_create(notices)
+    except Exception:  # as for one event: logged, and each event is tried on its own
+        logger.exception("Could not write the notices of %s events at once; writing them one by one", len(events))
+        for event in events:
+            try:
+                notify_parties(sender=CaseEvent, event=event)
+            except Exception:
+                logger.exception("Could not notify the parties of %s on %s", event.name, event.reference)
+        return
+    for notice in notices:
+        _email(notice.recipient, notice.case, notice.text)
+
+
+def _party_notices(event: CaseEvent, case: Case) -> list[Notification]:
+    """What `notify_parties` writes for one event, unsaved."""
+    template = EVENT_TEXT.get(event.name)
+    if template is None:
+        return []
+    text = template.format(
+        actor=_display_name(event.actor_id, case), reference=case.reference, item=case.order.item_title
+    )
+    return [
+        Notification(recipient=person, case=case, event=event.name, text=text, created_at=event.at)
+        for person in (case.buyer, case.seller)
+        if person.pk != event.actor_id
+    ]

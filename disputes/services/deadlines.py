@@ -101,8 +101,9 @@ def _run(due: QuerySet, step, *, batch_size: int) -> Iterable[str | None]:
 def _side_effects_per_batch():
     """What runs after each case commits shares its reads across the batch."""
     from disputes.api.webhooks import endpoints_read_once
+    from disputes.notifications import notices_batched
 
-    with endpoints_read_once():
+    with endpoints_read_once(), notices_batched():
         yield
 
 
