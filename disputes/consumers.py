@@ -7,20 +7,24 @@ Frames are JSON objects with a `type`. Close codes: 4401 not signed in, 4403 not
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from urllib.parse import parse_qs
 
+from asgiref.sync import SyncToAsync
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.http import Http404
 from redis.exceptions import RedisError
 
 from disputes import selectors
 from disputes.exceptions import DisputeError
-from disputes.permissions import can_view_case, is_agent, is_agent_user
+from disputes.models import Case
+from disputes.permissions import can_view_case, is_agent, is_agent_user, is_case_party
 from disputes.presenters import case_status
 from disputes.ratelimits import RateLimited
 from disputes.realtime import case_agents_group, case_group, message_frame, queue_group, user_group
@@ -32,11 +36,37 @@ TRY_AGAIN_LATER = 1013
 MAX_FRAME_BYTES = 16 * 1024
 MAX_MESSAGE_ID = 2**63 - 1  # the largest id the database holds
 MESSAGES_PER_WINDOW, WINDOW_SECONDS = 5, 10
+ROLE_TRUSTED_SECONDS = 5  # how long a socket acts on the role it last read; a role change ends it at once
 logger = logging.getLogger(__name__)
+
+# Messages are written on a few threads of the sockets' own, not on the worker's one shared sync
+# thread (`database_sync_to_async`'s default), so two rooms posting at once do not queue behind
+# each other; rows a message touches are locked by the service. Each thread holds at most one
+# database connection, closed before and after every call as CONN_MAX_AGE says.
+_message_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="desk-messages")
+
+
+class _OnMessageThreads(SyncToAsync):
+    """`database_sync_to_async` on `_message_threads`, closing stale connections around each call
+    itself: Channels' test communicator switches `database_sync_to_async`'s closing off, and
+    these threads' connections must not outlive a test any more than a request."""
+
+    def thread_handler(self, loop, *args, **kwargs):
+        close_old_connections()
+        try:
+            return super().thread_handler(loop, *args, **kwargs)
+        finally:
+            close_old_connections()
+
+
+def on_message_threads(func):
+    return _OnMessageThreads(func, thread_sensitive=False, executor=_message_threads)
 
 
 class _DeskConsumer(AsyncWebsocketConsumer):
-    groups_joined: list[str]
+    # Class defaults, so an idle socket stores only what differs from them.
+    joined = False
+    role_read_at = float("-inf")
 
     async def __call__(self, scope, receive, send):
         # The channel layer (Redis) or the database going away must end a socket with a close the
@@ -57,15 +87,36 @@ class _DeskConsumer(AsyncWebsocketConsumer):
                     await send({"type": "websocket.accept"})
                 await send({"type": "websocket.close", "code": TRY_AGAIN_LATER})
 
-    async def join(self, *groups: str) -> None:
-        self.groups_joined = getattr(self, "groups_joined", [])
-        for group in groups:
+    async def dispatch(self, message):
+        # Channels (4.2+) closes stale database connections on the worker's shared sync thread
+        # before every frame and every group event, so each delivery would queue behind whatever
+        # that thread is doing. Every database call here goes through `database_sync_to_async`,
+        # which closes stale connections around itself on the thread it runs on.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    def subscriptions(self) -> list[str]:
+        """The groups this socket belongs in, worked out again when needed rather than kept."""
+        return []
+
+    async def join(self) -> None:
+        self.joined = True  # before adding: a failure halfway still leaves what was added
+        for group in self.subscriptions():
             await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.append(group)
 
     async def disconnect(self, code):
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.joined:
+            for group in self.subscriptions():
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    def role_is_trusted(self) -> bool:
+        return time.monotonic() - self.role_read_at < ROLE_TRUSTED_SECONDS
+
+    async def user_role_changed(self, event):
+        """This person's account, groups or permissions changed: read them again before acting."""
+        self.role_read_at = float("-inf")
 
     async def send_json(self, payload: dict) -> None:
         await self.send(text_data=json.dumps(payload))
@@ -86,6 +137,9 @@ class _DeskConsumer(AsyncWebsocketConsumer):
 class CaseConsumer(_DeskConsumer):
     """`/ws/cases/<reference>/?after=<id>`: the chat and live updates of one case."""
 
+    is_agent = False
+    sent_at: tuple[float, ...] = ()  # when this socket's recent messages were sent
+
     async def connect(self):
         self.user = self.scope["user"]
         if not self.user.is_authenticated:
@@ -100,18 +154,21 @@ class CaseConsumer(_DeskConsumer):
             return
         # An agent who is the buyer or the seller of this case is a party here: no notes, no presence.
         self.is_agent = await database_sync_to_async(is_agent)(self.case, self.user)
-        self.sent_at: list[float] = []
-        await self.join(case_group(self.case.pk), user_group(self.user.pk))
-        if self.is_agent:
-            await self.join(case_agents_group(self.case.pk))
+        self.role_read_at = time.monotonic()
+        self.case = _room_of(self.case)
+        await self.join()
         await self.accept()
         if self.is_agent:
             await database_sync_to_async(viewer_join)(case=self.case, agent=self.user, channel_name=self.channel_name)
             await self._announce_viewers()
         await self._send_after(_after_id(self.scope.get("query_string", b"")))
 
+    def subscriptions(self) -> list[str]:
+        groups = [case_group(self.case.pk), user_group(self.user.pk)]
+        return [*groups, case_agents_group(self.case.pk)] if self.is_agent else groups
+
     async def disconnect(self, code):
-        if getattr(self, "is_agent", False):
+        if self.is_agent:
             await database_sync_to_async(viewer_leave)(channel_name=self.channel_name)
             await self._announce_viewers()
         await super().disconnect(code)
@@ -143,26 +200,34 @@ class CaseConsumer(_DeskConsumer):
 
     async def _post(self, frame: dict) -> None:
         now = time.monotonic()
-        self.sent_at = [moment for moment in self.sent_at if now - moment < WINDOW_SECONDS]
-        if len(self.sent_at) >= MESSAGES_PER_WINDOW:
+        recent = tuple(moment for moment in self.sent_at if now - moment < WINDOW_SECONDS)
+        self.sent_at = recent
+        if len(recent) >= MESSAGES_PER_WINDOW:
             await self.error("rate_limited", "You are sending messages too fast; wait a few seconds.")
             return
         body = frame.get("body")
         if not isinstance(body, str):
             await self.error("invalid", "A message needs a text body.")
             return
-        self.sent_at.append(now)
+        self.sent_at = (*recent, now)
+        internal = frame.get("internal") is True
+        # A note is what an agent who lost the role must never write: it always reads the role
+        # again, whether or not the news of the change has reached this socket yet.
+        reread = internal or not self.role_is_trusted()
         try:
-            message = await database_sync_to_async(_post_as_now)(
-                self.case, self.user, body, internal=frame.get("internal") is True
+            user, message = await on_message_threads(_post_as_now)(
+                self.case, self.user, body, internal=internal, reread=reread
             )
         except PermissionDenied as refusal:
+            self.role_read_at = float("-inf")  # refused: read the role again before the next note
             await self.error("forbidden", str(refusal) or "You are not allowed to do that.")
         except RateLimited as refusal:  # the per-user limit every page, API call and socket shares
             await self.error("rate_limited", refusal.message)
         except DisputeError as refusal:
             await self.error("invalid", refusal.message)
         else:
+            if reread:
+                await self._trust(user)
             # The broadcast after commit brings it to everyone; this acknowledges the sender.
             await self.send_json({"type": "sent", "id": message.pk, "client_id": frame.get("client_id")})
 
@@ -187,21 +252,57 @@ class CaseConsumer(_DeskConsumer):
     # Group events
 
     async def case_message(self, event):
-        await self.send_json(event["frame"])
+        frame = event["frame"]
+        if frame["internal"] and not await self._still_agent():
+            return
+        await self.send_json(frame)
 
     async def case_changed(self, event):
-        allowed = await database_sync_to_async(_still_allowed)(self.case.pk, self.user)
+        reread = not self.role_is_trusted()
+        user, allowed = await on_message_threads(_still_allowed)(self.case.pk, self.user, reread=reread)
         if allowed is None:
             await self.close(code=NOT_ALLOWED)
             return
-        self.case = allowed
-        status = case_status(allowed, self.user)
+        if reread:
+            await self._trust(user)
+        status = case_status(allowed, user)
         await self.send_json(
             {"type": "case.changed", "event": event["event"], "state": allowed.state, "label": status.label}
         )
 
     async def case_presence(self, event):
         await self.send_json({"type": "presence", "viewers": event["viewers"]})
+
+    async def user_role_changed(self, event):
+        await super().user_role_changed(event)
+        await self._still_agent()  # an agent who lost the role leaves the viewers now, not at the next note
+
+    # The role this socket acts on
+
+    async def _still_agent(self) -> bool:
+        """Whether this socket may still hear internal notes, its role read again once it is no
+        longer trusted (every few seconds at most, or at once after a role change)."""
+        if self.is_agent and not self.role_is_trusted():
+            await self._trust(await on_message_threads(_user_now)(self.user.pk))
+        return self.is_agent
+
+    async def _trust(self, user) -> None:
+        """Act as `user` (None: no longer allowed) from now. The role an open socket hears as only
+        narrows: an agent who lost it leaves the agents' group and the viewers, so hears no more
+        notes or presence, and, unless a party, the room too (the case is no longer theirs to see);
+        one who gained it hears as an agent from the next connection."""
+        if user is not None:
+            self.user, self.role_read_at = user, time.monotonic()
+        else:  # nothing to trust: every post reads the account again, and is refused
+            self.role_read_at = float("-inf")
+        was_agent = self.is_agent
+        self.is_agent = was_agent and user is not None and is_agent(self.case, user)
+        if was_agent and not self.is_agent:
+            await self.channel_layer.group_discard(case_agents_group(self.case.pk), self.channel_name)
+            if not is_case_party(self.case, user):
+                await self.channel_layer.group_discard(case_group(self.case.pk), self.channel_name)
+            await database_sync_to_async(viewer_leave)(channel_name=self.channel_name)
+            await self._announce_viewers()
 
 
 class QueueConsumer(_DeskConsumer):
@@ -215,11 +316,19 @@ class QueueConsumer(_DeskConsumer):
         if not await database_sync_to_async(is_agent_user)(user):
             await self.refuse(NOT_ALLOWED)
             return
-        await self.join(queue_group(), user_group(user.pk))
+        self.user_id = user.pk
+        await self.join()
         await self.accept()
+
+    def subscriptions(self) -> list[str]:
+        return [queue_group(), user_group(self.user_id)]
 
     async def receive(self, text_data=None, bytes_data=None):
         await self.error("read_only", "The queue feed only sends.")
+
+    async def user_role_changed(self, event):
+        if not is_agent_user(await on_message_threads(_user_now)(self.user_id)):
+            await self.close(code=NOT_ALLOWED)
 
     async def queue_changed(self, event):
         await self.send_json({"type": "queue.changed", **{k: v for k, v in event.items() if k != "type"}})
@@ -230,19 +339,41 @@ def _after_id(query_string: bytes):
     return values[0] if values else None
 
 
-def _post_as_now(case, user, body: str, *, internal: bool):
-    """Post as the user is now, not as they were when the socket opened: the permissions cached on
-    the socket's user would let an agent who lost the role go on writing notes."""
-    current = get_user_model().objects.filter(pk=user.pk, is_active=True).first()
+def _room_of(case: Case) -> Case:
+    """What a socket keeps of its case: its id and sides, enough for the groups and the frames.
+    Every rule is checked by the services on the row they read and lock; the rest is not kept by
+    each of the thousands of idle sockets."""
+    fields = ["id", "buyer_id", "seller_id", "state"]
+    return Case.from_db(case._state.db, fields, [getattr(case, name) for name in fields])
+
+
+def _user_now(user_id: int):
+    """The person as they are now, with their permissions read; None once they cannot sign in."""
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is not None:
+        is_agent_user(user)  # reads the permissions here, on the database thread
+    return user
+
+
+def _post_as_now(case, user, body: str, *, internal: bool, reread: bool):
+    """Post as the user is now, not as they were when the socket opened (`reread`, once the
+    socket's role is no longer trusted): permissions cached on the socket's user would let an
+    agent who lost the role go on writing notes."""
+    current = _user_now(user.pk) if reread else user
     if current is None:
         raise PermissionDenied("Your account can no longer write here.")
-    return message_post(case=case, author=current, body=body, internal=internal)
+    return current, message_post(case=case, author=current, body=body, internal=internal)
 
 
 def _frames_after(case, user, after_id: int) -> list[dict]:
     return [message_frame(message, case) for message in selectors.message_list_after(case=case, user=user, after_id=after_id)]
 
 
-def _still_allowed(case_id, user):
+def _still_allowed(case_id, user, *, reread: bool):
+    """The person (read again if `reread`) and the case if they may still see it, else None."""
+    if reread:
+        user = _user_now(user.pk)
+        if user is None:
+            return None, None
     case = selectors.case_list(user=user).filter(pk=case_id).first()
-    return case if case is not None and can_view_case(user, case) else None
+    return user, (case if case is not None and can_view_case(user, case) else None)

@@ -9,14 +9,19 @@ import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_out
+from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
 from disputes.events import CaseEvent, case_event
 from disputes.models import Case, Message
 
 logger = logging.getLogger(__name__)
+User = get_user_model()
 
 QUEUE_STATES = {Case.State.ESCALATED, Case.State.IN_MEDIATION, Case.State.APPEALED}
 
@@ -120,3 +125,39 @@ def _with_previous_ids(messages: QuerySet[Message]) -> QuerySet[Message]:
 def close_sockets_on_sign_out(sender, request, user, **kwargs) -> None:
     if user is not None:
         send_to_group(user_group(user.pk), {"type": "session.ended"})
+
+
+# A socket keeps the role it read for a few seconds (see `consumers`); these tell a person's open
+# sockets at once when their account, groups or permissions change, so a demoted agent stops
+# writing and hearing internal notes now, not when the socket next re-reads. Sent after commit:
+# a socket that re-read before it would keep the old role.
+
+
+def tell_role_changed(user_ids) -> None:
+    user_ids = list(user_ids)
+    if user_ids:
+        transaction.on_commit(
+            lambda: [send_to_group(user_group(pk), {"type": "user.role_changed"}) for pk in user_ids], robust=True
+        )
+
+
+@receiver(m2m_changed, sender=User.groups.through, dispatch_uid="disputes.role_changed_groups")
+@receiver(m2m_changed, sender=User.user_permissions.through, dispatch_uid="disputes.role_changed_permissions")
+def user_groups_or_permissions_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    if action in ("post_add", "post_remove", "post_clear"):
+        # user.groups.add(group) names the user; group.user_set.add(user) names the users.
+        tell_role_changed((pk_set or ()) if reverse else [instance.pk])
+
+
+@receiver(m2m_changed, sender=Group.permissions.through, dispatch_uid="disputes.role_changed_group_permissions")
+def group_permissions_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    if action in ("post_add", "post_remove", "post_clear"):
+        groups = (pk_set or ()) if reverse else [instance.pk]
+        tell_role_changed(User.objects.filter(groups__in=groups).values_list("pk", flat=True).distinct())
+
+
+@receiver(post_save, sender=User, dispatch_uid="disputes.role_changed_account")
+def user_account_changed(sender, instance, created, update_fields=None, **kwargs) -> None:
+    # Signing in saves `last_login` alone: not a change of what the person may do.
+    if not created and (update_fields is None or {"is_active", "is_superuser"} & set(update_fields)):
+        tell_role_changed([instance.pk])

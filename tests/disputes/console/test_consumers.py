@@ -11,17 +11,22 @@ person's sockets (delivered after every broadcast queued before it: messages, no
 """
 
 import asyncio
+import threading
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_out
 from django.db import connection
 from django.test import Client, RequestFactory
 
 from disputes import consumers, realtime, services
 from disputes.models import Case, Message
+from disputes.roles import SUPPORT_AGENTS
 from disputes.services.conversation import message_post
 from marketplace_support.asgi import application
 from tests import factories
@@ -29,6 +34,7 @@ from tests.disputes.case_states import bring_to
 from tests.disputes.portal.helpers import token
 
 pytestmark = pytest.mark.django_db(transaction=True)
+User = get_user_model()
 
 TIMEOUT = 3  # seconds for a frame that must arrive
 ORIGIN = b"http://localhost"
@@ -663,3 +669,97 @@ async def test_queue_socket_hears_when_a_case_leaves_the_queue(sockets, agent, o
 
     frame = await queue.receive()
     assert (frame["type"], frame["reference"], frame["state"]) == ("queue.changed", case.reference, "in_mediation")
+
+
+# A role that changes while the socket is open
+
+
+def demote(user) -> None:
+    user.groups.remove(Group.objects.get(name=SUPPORT_AGENTS))
+
+
+async def test_agent_who_lost_the_role_stops_hearing_internal_notes_and_leaves_the_viewers(sockets, desk):
+    case = desk["case"]
+    ana = await sockets(room(case), desk["agent"])
+    await ana.receive()  # presence [Ana]
+    ben = await sockets(room(case), desk["colleague"])
+    await ana.receive(), await ben.receive()  # presence [Ana, Ben]
+
+    await database_sync_to_async(demote)(desk["colleague"])
+
+    # Told at once: Ben's socket leaves the viewers without waiting for a note.
+    assert await ana.receive() == {"type": "presence", "viewers": ["Ana Lopez"]}
+    ack = await ana.post("Seller has 3 similar cases this month.", internal=True)
+    assert (await ana.receive())["id"] == ack["id"]
+    public = await ana.post("We are looking into it.")
+    assert (await ana.receive())["id"] == public["id"]
+    await ben.assert_nothing_broadcast()  # neither the note nor the message: the case is no longer his to see
+    error = await ben.post("A note anyway.", internal=True)
+    assert error["code"] == "forbidden"
+
+
+async def test_agent_role_removed_without_notice_is_read_again_before_the_next_note(sockets, desk, monkeypatch):
+    """A change the socket is not told about is seen once it stops trusting the role it read:
+    within a few seconds, at once in this test."""
+    case = desk["case"]
+    ana = await sockets(room(case), desk["agent"])
+    await ana.receive()
+    ben = await sockets(room(case), desk["colleague"])
+    await ana.receive(), await ben.receive()
+    monkeypatch.setattr(realtime, "tell_role_changed", lambda user_ids: None)
+
+    await database_sync_to_async(demote)(desk["colleague"])
+    await ben.assert_nothing_broadcast()  # nothing told the socket
+    monkeypatch.setattr(consumers, "ROLE_TRUSTED_SECONDS", 0)
+    ack = await ana.post("Refund likely.", internal=True)
+
+    assert (await ana.receive())["id"] == ack["id"]
+    assert await ana.receive() == {"type": "presence", "viewers": ["Ana Lopez"]}  # Ben left on reading it
+    await ben.assert_nothing_broadcast()
+
+
+async def test_agent_whose_account_is_deactivated_cannot_post_on_an_open_socket(sockets, desk):
+    case = desk["case"]
+    ana = await sockets(room(case), desk["agent"])
+    await ana.receive()
+    ben = await sockets(room(case), desk["colleague"])
+    await ana.receive(), await ben.receive()
+
+    def deactivate(user):
+        user.is_active = False
+        user.save()
+
+    await database_sync_to_async(deactivate)(desk["colleague"])
+    assert await ana.receive() == {"type": "presence", "viewers": ["Ana Lopez"]}  # his socket was told
+    error = await ben.post("Still here?")
+
+    assert error.get("code") == "forbidden", error
+    assert await database_sync_to_async(messages_on)(case) == []
+
+
+async def test_queue_socket_of_an_agent_who_lost_the_role_is_closed(sockets, desk):
+    queue = await sockets(QUEUE, desk["colleague"])
+
+    await database_sync_to_async(demote)(desk["colleague"])
+
+    assert await queue.close_code() == consumers.NOT_ALLOWED
+
+
+# Throughput
+
+
+async def test_message_is_stored_while_the_workers_shared_sync_thread_is_busy(sockets, desk):
+    """Messages are written on threads of their own: a slow call on the shared sync thread (another
+    socket's connect, a page's query) does not hold them up."""
+    case = desk["case"]
+    buyer = await sockets(room(case), desk["buyer"])
+    release = threading.Event()
+    busy = asyncio.ensure_future(sync_to_async(release.wait)())  # thread_sensitive: the shared thread
+    try:
+        ack = await buyer.post("Posted while the shared thread is busy.")
+        assert ack["type"] == "sent"
+        assert (await buyer.receive())["id"] == ack["id"]
+    finally:
+        release.set()
+        await busy
+    assert await database_sync_to_async(messages_on)(case) == [("Posted while the shared thread is busy.", False)]

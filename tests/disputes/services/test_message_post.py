@@ -1,0 +1,92 @@
+"""Chat messages: who is told, and what one message costs on the socket's path.
+
+The socket posts through `consumers._post_as_now` with the person it trusts (read at connect or
+a few seconds ago); what runs after commit (notices, the broadcast, webhooks) is counted too.
+"""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from disputes import consumers
+from disputes.models import Case, Notification
+from tests import factories
+from tests.disputes.case_states import bring_to
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def mediated(policy, buyer, seller, agent):
+    return bring_to(Case.State.IN_MEDIATION, factories.case(buyer=buyer, seller=seller), agent=agent)
+
+
+def post(case, author, body, *, internal=False, reread=False):
+    """As the socket does: the case and the person it kept, the post on the message threads."""
+    _, message = consumers._post_as_now(consumers._room_of(case), author, body, internal=internal, reread=reread)
+    return message
+
+
+def notices(case) -> list[tuple[str, str]]:
+    rows = Notification.objects.filter(case=case, event__in=["message_posted", "note_added"])
+    rows = rows.select_related("recipient").order_by("pk")
+    return [(notice.recipient.username, notice.text) for notice in rows]
+
+
+def test_message_from_a_party_tells_the_other_party_by_name(mediated, buyer):
+    buyer.first_name, buyer.last_name = "Bea", "Brown"
+    buyer.save()
+    mail.outbox.clear()
+
+    post(mediated, buyer, "The shade is cracked.")
+
+    assert notices(mediated) == [("seller", f"The buyer (Bea Brown) wrote on case {mediated.reference}.")]
+    assert [message.to for message in mail.outbox] == [[mediated.seller.email]]
+
+
+def test_message_from_an_agent_tells_both_parties_as_the_team(mediated, agent):
+    post(mediated, agent, "Could you both send photos?")
+
+    text = f"Our team wrote on case {mediated.reference}."
+    assert notices(mediated) == [("buyer", text), ("seller", text)]
+
+
+def test_internal_note_tells_no_party(mediated, agent):
+    mail.outbox.clear()
+
+    post(mediated, agent, "Seller has 3 similar cases.", internal=True, reread=True)
+
+    assert notices(mediated) == []
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize("author, internal", [("buyer", False), ("agent", False), ("agent", True)])
+def test_message_over_the_socket_reads_no_person_and_costs_few_queries(mediated, buyer, agent, author, internal):
+    person = {"buyer": buyer, "agent": agent}[author]
+    consumers.is_agent(mediated, person)  # as at connect: the socket knows the role
+    post(mediated, person, "warm-up")  # one buyer write of the case row a minute
+
+    with CaptureQueriesContext(connection) as queries:
+        post(mediated, person, "Counted.", internal=internal)
+
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert not [statement for statement in sql if 'FROM "auth_user"' in statement or "auth_permission" in statement]
+    # lock the case, store the message; the notices (the case and its parties, one insert); the
+    # broadcast (the message with its author and the ids before it); webhooks (the endpoints).
+    assert len(sql) <= 10, "\n".join(sql)
+
+
+def test_buyer_chatting_writes_their_activity_once_a_minute(mediated, buyer):
+    start = timezone.now() + timedelta(hours=1)  # the filing, by the buyer, is long past
+    with time_machine.travel(start, tick=False):
+        post(mediated, buyer, "First.")
+        post(mediated, buyer, "Second, a moment later.")
+        assert Case.objects.get(pk=mediated.pk).buyer_last_active_at == start
+    with time_machine.travel(start + timedelta(minutes=2), tick=False):
+        post(mediated, buyer, "Back after two minutes.")
+        assert Case.objects.get(pk=mediated.pk).buyer_last_active_at == start + timedelta(minutes=2)
