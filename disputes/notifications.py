@@ -59,26 +59,18 @@ def notify_parties(sender, event: CaseEvent, **kwargs) -> None:
     if event.name == "reminder":
         _remind(event)
         return
-    template = EVENT_TEXT.get(event.name)
-    if template is None:
+    if event.name not in EVENT_TEXT:
         return
     case = Case.objects.select_related("buyer", "seller", "order").get(pk=event.case_id)
-    text = template.format(
-        actor=_display_name(event.actor_id, case), reference=case.reference, item=case.order.item_title
-    )
-    recipients = [person for person in (case.buyer, case.seller) if person.pk != event.actor_id]
-    notices = [
-        Notification(recipient=recipient, case=case, event=event.name, text=text, created_at=event.at)
-        for recipient in recipients
-    ]
+    notices = _party_notices(event, case)
     # One statement and one commit however many parties (chat posts many); a lone notice needs no
     # transaction around it, which `bulk_create` would open.
     if len(notices) == 1:
         notices[0].save()
     else:
         Notification.objects.bulk_create(notices)
-    for recipient in recipients:
-        _email(recipient, case, text)
+    for notice in notices:
+        _email(notice.recipient, case, notice.text)
 
 
 REMINDER_TEXT = {
