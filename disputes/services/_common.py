@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -17,13 +18,17 @@ User = get_user_model()
 
 def system_user():
     """The named actor automated steps are recorded under; it cannot sign in."""
-    user, created = User.objects.get_or_create(
+    # Unusable from its first insert: a process that reads the row a moment later must not see an
+    # empty password, which would make the account an ordinary one (and refuse every system step).
+    user, _ = User.objects.get_or_create(
         username=settings.SYSTEM_USERNAME,
-        defaults={"first_name": "Support desk", "last_name": "(automatic)", "is_active": False},
+        defaults={
+            "first_name": "Support desk",
+            "last_name": "(automatic)",
+            "is_active": False,
+            "password": make_password(None),
+        },
     )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
     return user
 
 

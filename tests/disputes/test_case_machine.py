@@ -544,3 +544,27 @@ def _mediation_decision():
 
 def _appeal_decision():
     return {"outcome": "full_refund", "amount": None, "rationale": RATIONALE}
+
+
+def test_the_system_account_is_never_stored_able_to_sign_in(db):
+    """Another process may read the account the moment it is inserted (two hosts running their
+    first deadline pass at once): even then it must be the system account, not an ordinary one."""
+    from django.contrib.auth import get_user_model
+    from django.db.models.signals import post_save
+
+    from disputes.permissions import is_system_user
+
+    stored_as = []
+
+    def read_back(sender, instance, created, **kwargs):
+        if created:
+            stored_as.append(get_user_model().objects.get(pk=instance.pk))
+
+    post_save.connect(read_back, sender=get_user_model(), dispatch_uid="test.system_account_read_back")
+    try:
+        system = services.system_user()
+    finally:
+        post_save.disconnect(dispatch_uid="test.system_account_read_back", sender=get_user_model())
+    [first_read] = stored_as
+    assert not first_read.has_usable_password() and not first_read.is_active
+    assert is_system_user(first_read) and is_system_user(system)
