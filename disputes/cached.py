@@ -29,7 +29,7 @@ def remembered(topic: str, key: str, compute: Callable[[], T], *, seconds: int) 
     try:
         found = cache.get_many([version_key, value_key])
     except Exception:
-        logger.warning("Cache unavailable: computing %s afresh", topic, exc_info=True)
+        _cache_down("computing %s afresh", topic)
         return compute()
     version, stored = found.get(version_key), found.get(value_key)
     if version is not None and stored is not None and stored[0] == version:
@@ -44,7 +44,7 @@ def remembered(topic: str, key: str, compute: Callable[[], T], *, seconds: int) 
                 return value  # another process has just started the topic: keep nothing this time
         cache.set(value_key, (version, value), timeout=seconds)
     except Exception:
-        logger.warning("Cache unavailable: %s not kept", topic, exc_info=True)
+        _cache_down("%s not kept", topic)
     return value
 
 
@@ -62,7 +62,23 @@ def _renew(topic: str) -> None:
     try:
         cache.set(_version_key(topic), _new_version(), timeout=None)
     except Exception:  # values already cached expire on their own
-        logger.warning("Cache unavailable: could not renew %s", topic, exc_info=True)
+        _cache_down("could not renew %s", topic)
+
+
+def _cache_down(what: str, topic: str) -> None:
+    """Log the outage once a minute at most: every request falls back while it lasts."""
+    global _warned_at
+    now = time.monotonic()
+    if now - _warned_at >= WARN_EVERY_SECONDS:
+        _warned_at = now
+        logger.warning("Cache unavailable: " + what + " (further failures for a minute logged at debug)", topic,
+                       exc_info=True)  # fmt: skip
+    else:
+        logger.debug("Cache unavailable: " + what, topic)
+
+
+WARN_EVERY_SECONDS = 60
+_warned_at = float("-inf")
 
 
 def _version_key(topic: str) -> str:

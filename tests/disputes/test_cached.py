@@ -226,3 +226,12 @@ def test_a_lost_version_never_brings_back_an_old_value(db):
     cache.delete("cached-version:topic")  # evicted
     assert cached.remembered("topic", "k", lambda: "new", seconds=60) == "new"
     assert cached.remembered("topic", "k", lambda: "newer", seconds=60) == "new"
+
+
+def test_a_cache_outage_is_logged_once_a_minute_not_once_a_request(agent, settings, caplog, monkeypatch):
+    settings.CACHES = BROKEN_CACHE
+    monkeypatch.setattr(cached, "_warned_at", float("-inf"))
+    with caplog.at_level("WARNING", logger="disputes.cached"):
+        for _ in range(5):
+            assert is_agent_user(fresh(agent))
+    assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1
