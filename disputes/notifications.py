@@ -1,6 +1,8 @@
 """Tell the parties what happened on their cases: an in-app notice and an email each.
 
-Runs from `case_event`, that is after the change committed. Internal notes tell no party.
+Runs from `case_event`, that is after the change committed. Internal notes tell no party. A chat
+tells each party once until they look: while a notice of new messages on a case is unread, the
+next messages on it add no notice and send no email (the case page marks its notices read).
 """
 
 import logging
@@ -11,6 +13,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.db.models import Exists, OuterRef
 from django.dispatch import receiver
 
 from disputes.events import CaseEvent, case_event
@@ -49,6 +52,9 @@ EVENT_TEXT = {
     "reassigned": "Case {reference} has a new agent.",
 }
 
+# Events told once until read: a lively chat would otherwise send an email a message.
+TOLD_ONCE_UNTIL_READ = {"message_posted"}
+
 
 @receiver(case_event, dispatch_uid="disputes.notify_parties")
 def notify_parties(sender, event: CaseEvent, **kwargs) -> None:
@@ -61,8 +67,13 @@ def notify_parties(sender, event: CaseEvent, **kwargs) -> None:
         return
     if event.name not in EVENT_TEXT:
         return
-    case = Case.objects.select_related("buyer", "seller", "order").get(pk=event.case_id)
-    notices = _party_notices(event, case)
+    cases = Case.objects.select_related("buyer", "seller", "order")
+    once = event.name in TOLD_ONCE_UNTIL_READ
+    if once:
+        cases = cases.annotate(buyer_told=_unread(event.name, "buyer_id"), seller_told=_unread(event.name, "seller_id"))
+    case = cases.get(pk=event.case_id)
+    told = _told_already(case) if once else set()
+    notices = [notice for notice in _party_notices(event, case) if notice.recipient.pk not in told]
     # One statement and one commit however many parties (chat posts many); a lone notice needs no
     # transaction around it, which `bulk_create` would open.
     if len(notices) == 1:
@@ -71,6 +82,20 @@ def notify_parties(sender, event: CaseEvent, **kwargs) -> None:
         Notification.objects.bulk_create(notices)
     for notice in notices:
         _email(notice.recipient, case, notice.text)
+
+
+def _unread(event_name: str, party: str) -> Exists:
+    """Whether the case's buyer or seller (`party`: its column) has an unread notice of this event."""
+    return Exists(
+        Notification.objects.filter(
+            case=OuterRef("pk"), recipient=OuterRef(party), event=event_name, read_at__isnull=True
+        )
+    )
+
+
+def _told_already(case: Case) -> set[int]:
+    """The parties who have an unread notice of the event (the `_unread` annotations)."""
+    return {pk for pk, told in ((case.buyer_id, case.buyer_told), (case.seller_id, case.seller_told)) if told}
 
 
 REMINDER_TEXT = {

@@ -17,11 +17,14 @@ def profile_update(*, user, time_zone: str) -> Profile:
     return profile
 
 
-def notifications_mark_read(*, user, notification_id: int | None = None) -> int:
-    """Mark one of the user's notifications read, or all of them; returns how many changed."""
+def notifications_mark_read(*, user, notification_id: int | None = None, case=None) -> int:
+    """Mark one of the user's notifications read, those about one case, or all of them; returns
+    how many changed."""
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if notification_id is not None:
         unread = unread.filter(pk=notification_id)
+    if case is not None:
+        unread = unread.filter(case=case)
     return unread.update(read_at=timezone.now())
 
 

@@ -23,7 +23,7 @@ from disputes.models import Offer, Order
 from disputes.pagination import keyset_page_or_first
 from disputes.permissions import is_agent, is_case_buyer, is_case_party
 from disputes.presenters import case_actions, case_status, case_timeline, pending_offer, perspective
-from disputes.services.accounts import submission_once
+from disputes.services.accounts import notifications_mark_read, submission_once
 from disputes.services.conversation import evidence_add, message_post
 from disputes.views._forms import form_errors, form_ids, refused, submit_once
 from feedback.forms import TradeFeedbackForm
@@ -101,6 +101,7 @@ def case_file(request):
 @login_required
 def case_detail(request, reference, forms=None, status=200):
     case = selectors.case_get(user=request.user, reference=reference)
+    notifications_mark_read(user=request.user, case=case)  # seen here, so not waiting in the bell
     record = selectors.case_record(case=case, user=request.user)
     actions = case_actions(case, request.user)
     forms = forms or {}

@@ -231,7 +231,7 @@ def unread_in_header(page) -> str | None:
 
 @pytest.fixture
 def told_seller(open_case, buyer, django_capture_on_commit_callbacks):
-    """Three things the buyer did that the seller is told about: two messages and a photo."""
+    """Two things the buyer did that the seller is told about: messages (told once until read) and a photo."""
     with django_capture_on_commit_callbacks(execute=True):
         message_post(case=open_case, author=buyer, body="Hello?")
         message_post(case=open_case, author=buyer, body="Anyone?")
@@ -242,10 +242,10 @@ def told_seller(open_case, buyer, django_capture_on_commit_callbacks):
 def test_notifications_page_shows_the_unread_count_in_the_header(client_as, told_seller):
     page = Page(client_as("seller").get("/notifications/"))
 
-    assert unread_in_header(page) == "3"
-    assert text_of(page.one("a", cls="notifications-link")) in ("Notifications 3", "Notifications 3 unread")
+    assert unread_in_header(page) == "2"
+    assert text_of(page.one("a", cls="notifications-link")) in ("Notifications 2", "Notifications 2 unread")
     items = [text_of(item) for item in page.select("li", cls="notification")]
-    assert len(items) == 3 and all(item.startswith("New ") for item in items)
+    assert len(items) == 2 and all(item.startswith("New ") for item in items)
     assert f"The buyer (buyer) added evidence to case {told_seller.reference}." in items[0]
     assert unread_in_header(Page(client_as("buyer").get("/notifications/"))) is None  # the buyer acted
 
@@ -268,7 +268,21 @@ def test_notification_opened_is_marked_read_and_leads_to_its_case(client_as, tol
     response = client.post("/notifications/read/", {"notification": newest.pk, "next": told_seller.get_absolute_url()})
 
     assert response.url == told_seller.get_absolute_url()
-    assert unread_in_header(Page(client.get("/notifications/"))) == "2"
+    assert unread_in_header(Page(client.get("/notifications/"))) == "1"
+
+
+def test_opening_a_case_marks_its_notices_read_and_no_others(client_as, told_seller, seller, buyer):
+    elsewhere = factories.case(buyer=buyer, seller=seller)
+    Notification.objects.create(
+        recipient=seller, case=elsewhere, event="filed", text="Elsewhere.", created_at=timezone.now()
+    )
+    client = client_as("seller")
+
+    page = Page(client.get(told_seller.get_absolute_url()))
+
+    assert unread_in_header(page) == "1"  # the header already leaves out what this page shows
+    unread = Notification.objects.filter(recipient=seller, read_at__isnull=True)
+    assert [notice.case for notice in unread] == [elsewhere]
 
 
 def test_notification_read_never_redirects_off_the_site(client_as, told_seller):
@@ -415,7 +429,11 @@ QUERY_PAGES = {
     ),
     "resolution-center": QueryPage(
         # + 4: the seller's standing (feedback score, policy in force, orders and cases in the window)
-        "/seller/", "seller", lambda c, n: add_cases(c.buyer, c.seller, n), listed_cases, 6 + 4 + PERMISSIONS
+        "/seller/",
+        "seller",
+        lambda c, n: add_cases(c.buyer, c.seller, n),
+        listed_cases,
+        6 + 4 + PERMISSIONS,
     ),
     "orders": QueryPage(
         "/orders/",
@@ -431,7 +449,9 @@ QUERY_PAGES = {
         lambda page: len(page.select("li", cls="notification")),
         6 + PERMISSIONS,
     ),
-    "case-page": QueryPage("{case}", "buyer", add_to_case, timeline_rows, 13 + 2),  # + evidence requests, decisions
+    "case-page": QueryPage(
+        "{case}", "buyer", add_to_case, timeline_rows, 13 + 3
+    ),  # + evidence requests, decisions, its notices read
 }
 
 

@@ -56,6 +56,25 @@ def test_message_from_an_agent_tells_both_parties_as_the_team(mediated, agent):
     assert notices(mediated) == [("buyer", text), ("seller", text)]
 
 
+def test_a_chat_tells_each_party_once_until_they_look(client, mediated, buyer, seller, agent):
+    mail.outbox.clear()
+    post(mediated, buyer, "The shade is cracked.")
+    post(mediated, agent, "Could you both send photos?")
+    post(mediated, buyer, "Sending them now.")
+
+    # the seller: one notice and one email for the three messages; the buyer: one, for the agent's
+    assert [name for name, _ in notices(mediated)] == ["seller", "buyer"]
+    assert sorted(message.to[0] for message in mail.outbox) == sorted([seller.email, buyer.email])
+
+    client.force_login(seller)
+    client.get(mediated.get_absolute_url())  # the seller reads the case
+    mail.outbox.clear()
+    post(mediated, agent, "Thanks, both.")
+
+    assert [name for name, _ in notices(mediated)] == ["seller", "buyer", "seller"]
+    assert [message.to for message in mail.outbox] == [[seller.email]]
+
+
 def test_internal_note_tells_no_party(mediated, agent):
     mail.outbox.clear()
 
