@@ -158,10 +158,12 @@ def endpoints_read_once():
 
 
 def webhook_deliveries_create(*, event: CaseEvent) -> list[WebhookDelivery]:
+    possible = webhook_events_possible(event)
+    if not possible:
+        return []  # a message, a note, evidence: no webhook event, so no endpoint read either
     endpoints = _batch_endpoints.get()
     if endpoints is None:
         endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
-    possible = webhook_events_possible(event)
     endpoints = [endpoint for endpoint in endpoints if any(endpoint.wants(kind) for kind in possible)]
     if not endpoints:
         return []  # nobody listens for what this event can make: the case is not even read
