@@ -1,6 +1,8 @@
 """Filters and pages for the API's lists (django-filter FilterSets, cursor pagination)."""
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -27,18 +29,16 @@ DEADLINE_COLUMNS = sorted(
 )
 
 
-def running_deadline(case: Case) -> tuple[str, datetime] | None:
-    """The deadline of the case's current step, as (its name, when), if one is running."""
+def running_deadline(columns: Mapping[str, Any]) -> tuple[str, datetime] | None:
+    """The deadline of the case's current step, as (its name, when), if one is running.
+
+    `columns`: the case's state and DEADLINE_COLUMNS by name (a `.values()` row will do)."""
+    state = columns["state"]
     for states, name, empty in RUNNING_DEADLINES:
-        if case.state in states and all((getattr(case, f) is None) == is_empty for f, is_empty in empty.items()):
-            due_at = getattr(case, name)
+        if state in states and all((columns[f] is None) == is_empty for f, is_empty in empty.items()):
+            due_at = columns[name]
             return (name, due_at) if due_at else None
     return None
-
-
-def is_overdue(case: Case, *, now: datetime | None = None) -> bool:
-    deadline = running_deadline(case)
-    return deadline is not None and deadline[1] < (now or timezone.now())
 
 
 def overdue_q(now: datetime) -> Q:

@@ -1,5 +1,5 @@
-"""The case serializer builds its answer directly for speed; it must give exactly what its declared
-fields give, for cases in every state, in the reader's time zone."""
+"""A case is built directly for speed, in a list from `.values()` rows; it must give exactly what
+the serializer's declared fields give, for cases in every state, in the reader's time zone."""
 
 from io import StringIO
 
@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework import serializers
 from zeal import zeal_ignore
 
-from disputes.api.serializers import CaseDetailSerializer, CaseSerializer
+from disputes.api.serializers_cases import CASE_ROW_COLUMNS, CaseDetailSerializer, CaseSerializer, case_rows
 from disputes.models import Case
 from tests.api.conftest import service_account, token_client
 
@@ -38,11 +38,13 @@ def declared(serializer_class, case, request) -> dict:
 
 @pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles", "Asia/Kolkata"])
 def test_a_listed_case_is_what_its_declared_fields_give(every_state, request_, zone):
+    rows = Case.objects.filter(pk__in=[case.pk for case in every_state]).order_by("pk").values(*CASE_ROW_COLUMNS)
     with timezone.override(zone):
-        for case in every_state:
-            built = CaseSerializer(case, context={"request": request_}).data
+        listed = case_rows(rows, request=request_)
+        for case, built in zip(every_state, listed, strict=True):
             assert built == declared(CaseSerializer, case, request_), case.reference
             assert list(built) == CaseSerializer.Meta.fields
+            assert CaseSerializer(case, context={"request": request_}).data == built
 
 
 def test_the_detail_adds_its_own_fields_after_the_list_ones(every_state, request_):
