@@ -200,6 +200,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["buyer", "-filed_at", "-id"], name="case_buyer_newest"),
             models.Index(fields=["state", "-id"], name="case_state_newest"),
             models.Index(fields=["updated_at"], name="case_updated_at"),
+            # The seller's resolution center, by the answer's due date.
+            models.Index(fields=["seller", "seller_answer_due_at", "id"], name="case_seller_answer_order"),
         ]
 
     def __str__(self):

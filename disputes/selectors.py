@@ -109,6 +109,17 @@ SELLER_BUCKETS = {
 }
 
 
+# The resolution center as keyset pages: the cases waiting for the seller's answer first, then
+# the others, each by the answer's due date.
+SELLER_CASES_KEYSET = Keyset(
+    field="seller_answer_due_at",
+    descending=False,
+    groups=[Q(state=S.OPEN), ~Q(state=S.OPEN)],
+    group_of=lambda case: 0 if case.state == S.OPEN else 1,
+    ordering=["needs_answer", "seller_answer_due_at", "pk"],
+)
+
+
 def case_list_as_seller(*, user, bucket: str | None = None) -> QuerySet[Case]:
     """Cases against the seller's orders, those with the least time left to answer first."""
     cases = Case.objects.filter(seller=user).select_related("order", "buyer")
@@ -116,7 +127,7 @@ def case_list_as_seller(*, user, bucket: str | None = None) -> QuerySet[Case]:
         cases = cases.filter(state__in=SELLER_BUCKETS[bucket][1])
     return cases.annotate(
         needs_answer=Choose(When(state=S.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField())
-    ).order_by("needs_answer", "seller_answer_due_at", "-pk")
+    ).order_by(*SELLER_CASES_KEYSET.ordering)
 
 
 def seller_case_counts(*, user) -> dict[str, int]:
