@@ -467,10 +467,23 @@ def url_of(route: Route, scope: str, world) -> str:
     return f"/{path}{query}"
 
 
-def _once() -> dict:
+def once() -> dict:
+    """A fresh one-time form token."""
     return {"submission": str(uuid.uuid4())}
 
 
+def form(**fields):
+    """A page's form, with a fresh one-time token each time it is sent."""
+    return lambda w, s: {**once(), **fields}
+
+
+def body(**fields):
+    """A body that does not depend on the world."""
+    return lambda w, s: dict(fields)
+
+
+NEW_PASSWORD = {"new_password1": "a-new-pass-word-2026", "new_password2": "a-new-pass-word-2026"}
+FILING = {"reason": "damaged", "requested_outcome": "partial_refund", "amount_claimed": "10.00"}
 ORDER_PUT = {
     "item_title": "Walnut desk lamp, relisted",
     "amount": "45.00",
@@ -483,99 +496,63 @@ ORDER_PUT = {
 # rightful user, so a refusal is about who asks, not about what they sent.
 BODIES = {
     ("disputes:case-file", "POST"): lambda w, s: {
-        **_once(),
+        **once(),
         "order": w.spare_order.external_id,
-        "reason": "damaged",
-        "requested_outcome": "partial_refund",
-        "amount_claimed": "10.00",
+        **FILING,
         "description": "It arrived broken.",
     },
-    ("disputes:case-action", "POST"): lambda w, s: {**_once(), "note": "It left here intact."},
-    ("disputes:message-create", "POST"): lambda w, s: {**_once(), "body": "Any news?"},
-    ("disputes:evidence-create", "POST"): lambda w, s: {**_once(), "files": [png()], "description": "The box"},
-    ("disputes:return-shipped", "POST"): lambda w, s: {**_once(), "carrier": "DHL", "tracking_number": "JD1"},
-    ("disputes:proposal-respond", "POST"): lambda w, s: {**_once(), "answer": "accept"},
-    ("disputes:survey-respond", "POST"): lambda w, s: {**_once(), "score": "5", "comment": "Quick and fair."},
-    ("disputes:notification-read", "POST"): lambda w, s: {},
-    ("disputes:account", "POST"): lambda w, s: {"time_zone": "Europe/Paris"},
-    ("disputes:console-take-next", "POST"): lambda w, s: _once(),
-    ("disputes:console-availability", "POST"): lambda w, s: {**_once(), "available": "0"},
-    ("disputes:console-claim", "POST"): lambda w, s: _once(),
-    ("disputes:console-appeal-take", "POST"): lambda w, s: _once(),
-    ("disputes:console-message", "POST"): lambda w, s: {**_once(), "body": "Hello both."},
-    ("disputes:console-note", "POST"): lambda w, s: {**_once(), "body": "Seller seems honest."},
+    ("disputes:case-action", "POST"): form(note="It left here intact."),
+    ("disputes:message-create", "POST"): form(body="Any news?"),
+    ("disputes:evidence-create", "POST"): lambda w, s: {**once(), "files": [png()], "description": "The box"},
+    ("disputes:return-shipped", "POST"): form(carrier="DHL", tracking_number="JD1"),
+    ("disputes:proposal-respond", "POST"): form(answer="accept"),
+    ("disputes:survey-respond", "POST"): form(score="5", comment="Quick and fair."),
+    ("disputes:notification-read", "POST"): body(),
+    ("disputes:account", "POST"): body(time_zone="Europe/Paris"),
+    ("disputes:console-take-next", "POST"): form(),
+    ("disputes:console-availability", "POST"): form(available="0"),
+    ("disputes:console-claim", "POST"): form(),
+    ("disputes:console-appeal-take", "POST"): form(),
+    ("disputes:console-message", "POST"): form(body="Hello both."),
+    ("disputes:console-note", "POST"): form(body="Seller seems honest."),
     ("disputes:console-canned", "POST"): lambda w, s: {"reply": w.canned_reply.pk},
-    ("disputes:console-evidence-request", "POST"): lambda w, s: {
-        **_once(),
-        "party": "buyer",
-        "note": "A photo of the box, please.",
-        "due_at": "2099-01-01T12:00",
-    },
-    ("disputes:console-propose", "POST"): lambda w, s: {
-        **_once(),
-        "kind": "partial_refund",
-        "amount": "25.00",
-        "note": "Fair given the photos.",
-    },
-    ("disputes:console-decide", "POST"): lambda w, s: {
-        **_once(),
-        "outcome": "no_action",
-        "rationale": "Disputes policy 4.2.",
-    },
-    ("disputes:console-decide-appeal", "POST"): lambda w, s: {
-        **_once(),
-        "outcome": "full_refund",
-        "rationale": "Disputes policy 6.",
-    },
-    ("disputes:console-reassign", "POST"): lambda w, s: {**_once(), "agent": w.people["senior_agent"].pk},
-    ("feedback:order-feedback", "POST"): lambda w, s: {**_once(), "rating": "positive", "comment": "Fine."},
-    ("login", "POST"): lambda w, s: {"username": "buyer", "password": "pass-word-2026"},
-    ("logout", "POST"): lambda w, s: {},
-    ("password_change", "POST"): lambda w, s: {
-        "old_password": "pass-word-2026",
-        "new_password1": "a-new-pass-word-2026",
-        "new_password2": "a-new-pass-word-2026",
-    },
-    ("password_reset", "POST"): lambda w, s: {"email": "buyer@example.com"},
-    ("password_reset_confirm", "POST"): lambda w, s: {
-        "new_password1": "a-new-pass-word-2026",
-        "new_password2": "a-new-pass-word-2026",
-    },
+    ("disputes:console-evidence-request", "POST"): form(
+        party="buyer", note="A photo of the box, please.", due_at="2099-01-01T12:00"
+    ),
+    ("disputes:console-propose", "POST"): form(kind="partial_refund", amount="25.00", note="Fair given the photos."),
+    ("disputes:console-decide", "POST"): form(outcome="no_action", rationale="Disputes policy 4.2."),
+    ("disputes:console-decide-appeal", "POST"): form(outcome="full_refund", rationale="Disputes policy 6."),
+    ("disputes:console-reassign", "POST"): lambda w, s: {**once(), "agent": w.people["senior_agent"].pk},
+    ("feedback:order-feedback", "POST"): form(rating="positive", comment="Fine."),
+    ("login", "POST"): body(username="buyer", password="pass-word-2026"),
+    ("logout", "POST"): body(),
+    ("password_change", "POST"): body(old_password="pass-word-2026", **NEW_PASSWORD),
+    ("password_reset", "POST"): body(email="buyer@example.com"),
+    ("password_reset_confirm", "POST"): body(**NEW_PASSWORD),
     ("api:order-detail", "PUT"): lambda w, s: {
         **ORDER_PUT,
         "buyer": w.orders[s].buyer.username,
         "seller": w.orders[s].seller.username,
     },
-    ("api:order-shipment", "POST"): lambda w, s: {
-        "carrier": "UPS",
-        "tracking_number": "1Z999",
-        "shipped_at": "2026-01-06T10:00:00Z",
-    },
+    ("api:order-shipment", "POST"): body(carrier="UPS", tracking_number="1Z999", shipped_at="2026-01-06T10:00:00Z"),
     ("api:case-list", "POST"): lambda w, s: {
         "order": w.spare_order.external_id,
-        "reason": "damaged",
-        "requested_outcome": "partial_refund",
-        "amount_claimed": "10.00",
+        **FILING,
         "description": "It arrived broken.",
     },
-    ("api:case-transitions", "POST"): lambda w, s: {"name": "decline_claim", "note": "It left here intact."},
-    ("api:case-return-shipment", "POST"): lambda w, s: {"carrier": "DHL", "tracking_number": "JD1"},
-    ("api:case-proposal-answer", "POST"): lambda w, s: {"answer": "accept"},
-    ("api:case-messages", "POST"): lambda w, s: {"body": "Any news?"},
+    ("api:case-transitions", "POST"): body(name="decline_claim", note="It left here intact."),
+    ("api:case-return-shipment", "POST"): body(carrier="DHL", tracking_number="JD1"),
+    ("api:case-proposal-answer", "POST"): body(answer="accept"),
+    ("api:case-messages", "POST"): body(body="Any news?"),
     ("api:case-evidence", "POST"): lambda w, s: {"files": [png()], "description": "The box"},
-    ("admin:auth_user_password_change", "POST"): lambda w, s: {
-        "password1": "a-new-pass-word-2026",
-        "password2": "a-new-pass-word-2026",
-    },
-    ("admin:*_delete", "POST"): lambda w, s: {"post": "yes"},
-    ("admin:disputes_case_transition", "POST"): lambda w, s: {},
-    ("admin:logout", "POST"): lambda w, s: {},
-    ("admin:login", "POST"): lambda w, s: {"username": "admin", "password": "pass-word-2026", "next": "/admin/"},
-    ("admin:password_change", "POST"): lambda w, s: {
-        "old_password": "pass-word-2026",
-        "new_password1": "a-new-pass-word-2026",
-        "new_password2": "a-new-pass-word-2026",
-    },
+    ("admin:auth_user_password_change", "POST"): body(
+        password1="a-new-pass-word-2026", password2="a-new-pass-word-2026"
+    ),
+    ("admin:*_delete", "POST"): body(post="yes"),
+    ("admin:disputes_case_transition", "POST"): body(),
+    ("admin:logout", "POST"): body(),
+    ("admin:login", "POST"): body(username="admin", password="pass-word-2026", next="/admin/"),
+    ("admin:password_change", "POST"): body(old_password="pass-word-2026", **NEW_PASSWORD),
 }
 MULTIPART_API = {"api:case-evidence"}
 
@@ -642,9 +619,7 @@ def footprint() -> dict:
         **counts,
         "cases": list(Case.objects.order_by("pk").values_list("pk", "state", "agent_id", "return_shipped_at")),
         "orders": list(Order.objects.order_by("pk").values_list("pk", "item_title", "status", "tracking_number")),
-        "users": list(
-            get_user_model().objects.order_by("pk").values_list("pk", "password", "is_active", "is_staff")
-        ),
+        "users": list(get_user_model().objects.order_by("pk").values_list("pk", "password", "is_active", "is_staff")),
         "unread": Notification.objects.filter(read_at__isnull=True).count(),
         "zones": list(apps.get_model("disputes", "profile").objects.values_list("user_id", "time_zone")),
         "available": list(apps.get_model("disputes", "agentstatus").objects.values_list("agent_id", "is_available")),
