@@ -7,20 +7,22 @@ register = template.Library()
 
 
 @register.simple_tag
-def deadline(moment):
-    """A deadline in the viewer's zone with the time left ("in 2 days") or "passed"."""
+def deadline(moment, now=None):
+    """A deadline in the viewer's zone with the time left ("in 2 days") or "passed".
+
+    `now`: the time to count from, when a page shows many (one clock for every row)."""
     if moment is None:
         return ""
-    local = timezone.localtime(moment)
-    now = timezone.now()
+    now = now or timezone.now()
     if moment > now:
-        left = format_html('<span class="left">in {}</span>', timeuntil(moment, now, depth=1))
+        passed, left = "", f"in {timeuntil(moment, now, depth=1)}"
     else:
-        left = format_html('<span class="left passed">{} ago</span>', timesince(moment, now, depth=1))
+        passed, left = " passed", f"{timesince(moment, now, depth=1)} ago"
     return format_html(
-        '<time datetime="{}" data-deadline>{}</time> {}',
+        '<time datetime="{}" data-deadline>{}</time> <span class="left{}">{}</span>',
         moment.isoformat(),
-        local.strftime("%-d %b %Y, %H:%M %Z"),
+        timezone.localtime(moment).strftime("%-d %b %Y, %H:%M %Z"),
+        passed,
         left,
     )
 

@@ -142,6 +142,24 @@ def test_queue_filter_with_a_bad_value_says_so_and_ignores_it(console_client, mi
     assert set(queue_rows(page)) == {mixed_queue["damaged-10"].reference, mixed_queue["wrong-70"].reference}
 
 
+def test_queue_filter_form_shows_the_filters_sent_and_only_those(console_client, mixed_queue):
+    client = console_client("agent")
+    filtered = Page(client.get("/console/?seller=other_seller&overdue=on&amount_min=lots&state=appealed"))
+    blank = Page(client.get("/console/"))
+    # the same filters in another order, with a page cursor: the same form
+    again = Page(client.get("/console/?cursor=x&state=appealed&amount_min=lots&overdue=on&seller=other_seller"))
+
+    for page in (filtered, again):
+        assert attr(page.one("input", name="seller"), "value") == "other_seller"
+        assert "checked" in dict(page.one("input", name="overdue").attributes)
+        assert "selected" in dict(page.one("option", value="appealed").attributes)
+        assert "Enter a number." in page.alerts
+    assert attr(blank.one("input", name="seller"), "value") is None
+    assert "checked" not in dict(blank.one("input", name="overdue").attributes)
+    assert "selected" not in dict(blank.one("option", value="appealed").attributes)
+    assert not blank.alerts
+
+
 def test_queue_counts_cases_per_state_under_the_other_filters(console_client, mixed_queue):
     client = console_client("agent")
 
