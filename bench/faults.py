@@ -32,8 +32,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import RedisServer, Server, TcpProxy, print_table, setup_django  # noqa: E402
+from bench.harness import Server, print_table, setup_django  # noqa: E402
 from bench.load import SERVER_ENV, check, fresh_database, print_report, seed, simulate  # noqa: E402
+from bench.outages import RedisServer, TcpProxy  # noqa: E402
 
 FAULTS_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/desk_faults"
 

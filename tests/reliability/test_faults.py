@@ -22,8 +22,9 @@ from django.db import connection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-from bench.harness import RedisServer, Server, TcpProxy
+from bench.harness import Server
 from bench.load import SERVER_ENV, check, print_report, seed, simulate
+from bench.outages import RedisServer, TcpProxy
 from disputes.models import Case, Message
 from tests import factories
 from tests.reliability.conftest import CSRF_SECRET, NEEDS_POSTGRES, database_url_for_servers, session_headers
