@@ -12,7 +12,8 @@ from disputes.clock import deadline_after
 from disputes.events import announce
 from disputes.models import Case, Decision, EvidenceRequest, Offer, Outcome, Reason, Reminder
 from disputes.services._common import event_for, lock_case, refusal, save_with_history, system_user
-from disputes.services.cases import answer_offer, check_transition, escalate_unanswered_checked, fire_transition
+from disputes.services._machine import answer_offer, check_transition, fire_transition
+from disputes.services.cases import escalate_unanswered_checked
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from django.db import IntegrityError, transaction
 from disputes.exceptions import InvalidInput
 from disputes.models import Order
 from disputes.services._common import save_with_history, validate
-from disputes.services.cases import order_upsert
 
 
 def order_sync(*, external_id: str, actor, buyer, seller, **fields) -> tuple[Order, bool]:
@@ -46,6 +45,20 @@ def _order_sync(*, external_id: str, actor, buyer, seller, **fields) -> tuple[Or
     )
     order = order_upsert(external_id=external_id, actor=actor, buyer=buyer, seller=seller, **fields)
     return order, existing is None
+
+
+@transaction.atomic
+def order_upsert(*, external_id: str, actor=None, **fields) -> Order:
+    """Create or update the mirror of a marketplace order, keyed by its external id."""
+    order = Order.objects.select_for_update().filter(external_id=external_id).first()
+    order = order or Order(external_id=external_id)
+    for name, value in fields.items():
+        setattr(order, name, value)
+    validate(order, error=InvalidInput, message="The order is not valid.")
+    order._history_user = actor
+    order._change_reason = "Order received from the marketplace"
+    order.save()
+    return order
 
 
 @transaction.atomic

@@ -6,11 +6,8 @@ from disputes.services.automation import case_close_inactive, case_resolve_by_ru
 from disputes.services.cases import (
     case_accept_claim,
     case_appeal,
-    case_claim,
     case_close,
     case_confirm_return,
-    case_decide,
-    case_decide_appeal,
     case_decline_claim,
     case_escalate,
     case_escalate_unanswered,
@@ -20,6 +17,7 @@ from disputes.services.cases import (
     offer_decline,
     offer_make,
 )
+from disputes.services.mediation import case_claim, case_decide, case_decide_appeal
 
 TRANSITION_SERVICES = {
     "make_offer": lambda case, actor, **p: offer_make(case=case, seller=actor, **p),
