@@ -27,7 +27,7 @@ from disputes.models import (
     Order,
     RefundInstruction,
 )
-from disputes.pagination import Keyset
+from disputes.pagination import Keyset, KeysetPage, keyset_page_or_first
 from disputes.permissions import is_agent, is_agent_user, is_service_account
 from feedback.selectors import Satisfaction, satisfaction_given
 from policies.selectors import dispute_policy_in_force, policy_current_version
@@ -259,12 +259,21 @@ QUEUE_KEYSET = Keyset(
 )
 
 
-# What a queue row shows, so that a page loads no other column.
+# What a queue row shows, so that a page loads no other column: the case's own columns, and its
+# order's and people's beside them as plain values (no model instance for each).
 QUEUE_ROW_COLUMNS = [
     *("state", "reason", "amount_claimed", "currency", "agent_decision_due_at", "raised_to_seniors_at"),
-    *("order__item_title", "seller__username"),
-    *(f"{person}__{name}" for person in ("buyer", "agent") for name in ("username", "first_name", "last_name")),
+    *("buyer", "seller", "agent"),
 ]
+QUEUE_ROW_VALUES = {
+    "item_title": F("order__item_title"),
+    "seller_username": F("seller__username"),
+    **{
+        f"{person}_{name}": F(f"{person}__{name}")
+        for person in ("buyer", "agent")
+        for name in ("username", "first_name", "last_name")
+    },
+}
 
 
 def queue_filter(*, user, filters=None) -> QueueFilter:
@@ -276,7 +285,6 @@ def queue_filter(*, user, filters=None) -> QueueFilter:
     cases = (
         console_case_list(user=user)
         .select_related(None)
-        .select_related("order", "buyer", "seller", "agent")
         .only(*QUEUE_ROW_COLUMNS)
         .filter(state__in=QUEUE_STATES)
         .annotate(
@@ -287,6 +295,11 @@ def queue_filter(*, user, filters=None) -> QueueFilter:
         .order_by(*QUEUE_KEYSET.ordering)
     )
     return QueueFilter(filters, queryset=cases, user=user)
+
+
+def queue_page(*, cases: QuerySet[Case], cursor: str | None) -> KeysetPage:
+    """A page of the queue (`cases`: a queue_filter's list) with what its rows show."""
+    return keyset_page_or_first(cases.annotate(**QUEUE_ROW_VALUES), QUEUE_KEYSET, cursor=cursor, size=QUEUE_LIMIT)
 
 
 QUEUE_COUNT_CAP = 1000  # a tab shows "1000+" beyond this: counting stops there

@@ -35,7 +35,6 @@ from disputes.forms import (
     ReassignForm,
 )
 from disputes.models import Case
-from disputes.pagination import keyset_page_or_first
 from disputes.permissions import is_agent_user, is_senior_agent_user
 from disputes.presenters import case_timeline, console_actions, pending_offer
 from disputes.services.conversation import message_post
@@ -69,7 +68,7 @@ def queue(request, status=200):
     filters = request.GET if request.method == "GET" else None
     filterset = selectors.queue_filter(user=request.user, filters=filters)
     cursor = request.GET.get("cursor") if request.method == "GET" else None
-    page = keyset_page_or_first(filterset.qs, selectors.QUEUE_KEYSET, cursor=cursor, size=selectors.QUEUE_LIMIT)
+    page = selectors.queue_page(cases=filterset.qs, cursor=cursor)
     counts = selectors.queue_counts(user=request.user, filters=filters)
     is_senior = is_senior_agent_user(request.user)
     row_urls, now = by_reference("disputes:console-case"), timezone.now()
@@ -103,12 +102,12 @@ def _queue_row(case, agent, *, is_senior: bool, row_urls, now) -> dict:
     return {
         "reference": case.reference,
         "url": row_urls(case.reference),
-        "item_title": case.order.item_title,
+        "item_title": case.item_title,
         "reason": case.get_reason_display(),
         "claimed": money(case.amount_claimed, case.currency),
-        "buyer": case.buyer.get_full_name() or case.buyer.username,
-        "seller": case.seller.username,
-        "agent": (case.agent.get_full_name() or case.agent.username) if case.agent_id else "",
+        "buyer": _full_name(case.buyer_first_name, case.buyer_last_name) or case.buyer_username,
+        "seller": case.seller_username,
+        "agent": _agent_name(case),
         "mine": case.agent_id == agent.pk,
         "state": case.get_state_display(),
         "overdue": case.is_overdue,
@@ -117,6 +116,16 @@ def _queue_row(case, agent, *, is_senior: bool, row_urls, now) -> dict:
         "action": action,
         "form": ConfirmForm(auto_id=False) if action in ("claim", "take_appeal") else None,
     }
+
+
+def _agent_name(case) -> str:
+    if not case.agent_id:
+        return ""
+    return _full_name(case.agent_first_name, case.agent_last_name) or case.agent_username
+
+
+def _full_name(first_name: str, last_name: str) -> str:
+    return f"{first_name} {last_name}".strip()  # as User.get_full_name
 
 
 def _row_action(case, agent, *, is_senior: bool) -> str | None:
