@@ -7,22 +7,19 @@ one service call and goes back to the workspace, or shows it again with the refu
 
 import json
 from datetime import timedelta
-from functools import lru_cache, wraps
-from urllib.parse import urlencode
+from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse, QueryDict
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_fsm import has_transition_perm
 
 from disputes import selectors, services
 from disputes.canned import canned_reply_list, canned_reply_render
-from disputes.filters import QUEUE_STATES, QueueFilter
+from disputes.filters import QUEUE_STATES
 from disputes.forms import (
     AvailabilityForm,
     CannedReplyForm,
@@ -35,11 +32,11 @@ from disputes.forms import (
     ReassignForm,
 )
 from disputes.models import Case
-from disputes.permissions import is_agent_user, is_senior_agent_user
+from disputes.permissions import is_agent_user
 from disputes.presenters import case_timeline, console_actions, pending_offer
 from disputes.services.conversation import message_post
-from disputes.templatetags.desk import deadline, money
 from disputes.views._forms import form_ids, submit_once
+from disputes.views._queue import filter_fields, queue_rows
 from feedback.selectors import feedback_scores, seller_performance
 
 EVIDENCE_DUE_BY_DEFAULT = timedelta(hours=48)
@@ -70,11 +67,9 @@ def queue(request, status=200):
     cursor = request.GET.get("cursor") if request.method == "GET" else None
     page = selectors.queue_page(cases=filterset.qs, cursor=cursor)
     counts = selectors.queue_counts(user=request.user, filters=filters)
-    is_senior = is_senior_agent_user(request.user)
-    row_urls, now = by_reference("disputes:console-case"), timezone.now()
     context = {
         "filter": filterset,
-        "rows": [_queue_row(case, request.user, is_senior=is_senior, row_urls=row_urls, now=now) for case in page.rows],
+        "rows": queue_rows(page.rows, request.user),
         "counts": counts,
         "tabs": _state_tabs(filters, counts),
         "total_label": count_label(counts["total"]),
@@ -86,7 +81,7 @@ def queue(request, status=200):
     if request.GET.get("fragment"):
         return render(request, "disputes/console/_queue_live.html", context, status=status)
     context.update(
-        filter_fields=_filter_fields(_filter_query(filters)),
+        filter_fields=filter_fields(filters),
         take_next_form=ConfirmForm(auto_id=form_ids("take-next")),
         available=selectors.agent_is_available(user=request.user),
     )
@@ -94,76 +89,6 @@ def queue(request, status=200):
         initial={"available": "0" if context["available"] else "1"}, auto_id=form_ids("availability")
     )
     return render(request, "disputes/console/queue.html", context, status=status)
-
-
-def _queue_row(case, agent, *, is_senior: bool, row_urls, now) -> dict:
-    """What a queue row shows, worked out once: the template only lays it out."""
-    action = _row_action(case, agent, is_senior=is_senior)
-    return {
-        "reference": case.reference,
-        "url": row_urls(case.reference),
-        "item_title": case.item_title,
-        "reason": case.get_reason_display(),
-        "claimed": money(case.amount_claimed, case.currency),
-        "buyer": _full_name(case.buyer_first_name, case.buyer_last_name) or case.buyer_username,
-        "seller": case.seller_username,
-        "agent": _agent_name(case),
-        "mine": case.agent_id == agent.pk,
-        "state": case.get_state_display(),
-        "overdue": case.is_overdue,
-        "raised_to_seniors": case.raised_to_seniors_at is not None,
-        "decide_by": deadline(case.agent_decision_due_at, now=now),
-        "action": action,
-        "form": ConfirmForm(auto_id=False) if action in ("claim", "take_appeal") else None,
-    }
-
-
-def _agent_name(case) -> str:
-    if not case.agent_id:
-        return ""
-    return _full_name(case.agent_first_name, case.agent_last_name) or case.agent_username
-
-
-def _full_name(first_name: str, last_name: str) -> str:
-    return f"{first_name} {last_name}".strip()  # as User.get_full_name
-
-
-def _row_action(case, agent, *, is_senior: bool) -> str | None:
-    """What a row offers: "claim" (the machine's claim, open to this agent), "take_appeal" (an
-    unassigned appeal, to a senior agent), "seniors_only" (the same appeal, to others), or None."""
-    if case.agent_id:
-        return None
-    if case.state == Case.State.ESCALATED:
-        return "claim" if has_transition_perm(case.claim, agent) else None
-    if case.state == Case.State.APPEALED:
-        return "take_appeal" if is_senior else "seniors_only"
-    return None
-
-
-def by_reference(viewname: str):
-    """`reference → path` for a route taking only a case reference: reversed once, not per row."""
-    head, tail = reverse(viewname, kwargs={"reference": _MARK}).rsplit(_MARK, 1)
-    return lambda reference: f"{head}{reference}{tail}"
-
-
-_MARK = "MS-0"
-
-
-def _filter_query(filters) -> str:
-    """The filters sent, as a query string in a fixed order (nothing else changes the form)."""
-    if filters is None:
-        return ""
-    return urlencode(
-        [(name, filters.getlist(name)) for name in QueueFilter.base_filters if name in filters], doseq=True
-    )
-
-
-@lru_cache(maxsize=64)
-def _filter_fields(query: str) -> str:
-    """The filter form's fields. Their markup depends on the filters sent alone (the choices are
-    fixed), so each set is rendered once per process; most pages send none."""
-    form = QueueFilter(QueryDict(query), queryset=Case.objects.none(), user=None).form
-    return render_to_string("disputes/console/_queue_filters.html", {"form": form})
 
 
 def _page_query(filters, cursor: str | None) -> str:

@@ -1,0 +1,96 @@
+"""What a queue page shows, worked out once in Python: its rows and its filter form's fields.
+
+The template only lays them out. A page of 25 rows spent most of its time looking up attributes,
+reversing a URL and formatting a deadline per row, and rendering each filter widget per page.
+"""
+
+from functools import lru_cache
+from urllib.parse import urlencode
+
+from django.http import QueryDict
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django_fsm import has_transition_perm
+
+from disputes.filters import QueueFilter
+from disputes.forms import ConfirmForm
+from disputes.models import Case
+from disputes.permissions import is_senior_agent_user
+from disputes.templatetags.desk import deadline, money
+
+
+def queue_rows(cases, agent) -> list[dict]:
+    """The rows of a page of selectors.queue_page, as `agent` sees them."""
+    is_senior = is_senior_agent_user(agent)
+    case_url = _by_reference("disputes:console-case")
+    now = timezone.now()
+    return [_row(case, agent, is_senior=is_senior, case_url=case_url, now=now) for case in cases]
+
+
+def _row(case, agent, *, is_senior: bool, case_url, now) -> dict:
+    action = row_action(case, agent, is_senior=is_senior)
+    return {
+        "reference": case.reference,
+        "url": case_url(case.reference),
+        "item_title": case.item_title,
+        "reason": case.get_reason_display(),
+        "claimed": money(case.amount_claimed, case.currency),
+        "buyer": _full_name(case.buyer_first_name, case.buyer_last_name) or case.buyer_username,
+        "seller": case.seller_username,
+        "agent": _agent_name(case),
+        "mine": case.agent_id == agent.pk,
+        "state": case.get_state_display(),
+        "overdue": case.is_overdue,
+        "raised_to_seniors": case.raised_to_seniors_at is not None,
+        "decide_by": deadline(case.agent_decision_due_at, now=now),
+        "action": action,
+        "form": ConfirmForm(auto_id=False) if action in ("claim", "take_appeal") else None,
+    }
+
+
+def row_action(case, agent, *, is_senior: bool) -> str | None:
+    """What a row offers: "claim" (the machine's claim, open to this agent), "take_appeal" (an
+    unassigned appeal, to a senior agent), "seniors_only" (the same appeal, to others), or None."""
+    if case.agent_id:
+        return None
+    if case.state == Case.State.ESCALATED:
+        return "claim" if has_transition_perm(case.claim, agent) else None
+    if case.state == Case.State.APPEALED:
+        return "take_appeal" if is_senior else "seniors_only"
+    return None
+
+
+def _agent_name(case) -> str:
+    if not case.agent_id:
+        return ""
+    return _full_name(case.agent_first_name, case.agent_last_name) or case.agent_username
+
+
+def _full_name(first_name: str, last_name: str) -> str:
+    return f"{first_name} {last_name}".strip()  # as User.get_full_name
+
+
+def _by_reference(viewname: str):
+    """`reference → path` for a route taking only a case reference: reversed once, not per row."""
+    head, tail = reverse(viewname, kwargs={"reference": _MARK}).rsplit(_MARK, 1)
+    return lambda reference: f"{head}{reference}{tail}"
+
+
+_MARK = f"{Case.REFERENCE_PREFIX}0"
+
+
+def filter_fields(filters) -> str:
+    """The filter form's fields as HTML, keeping the filters sent (`filters`: the query, or None)."""
+    if filters is None:
+        return _filter_fields("")
+    sent = [(name, filters.getlist(name)) for name in QueueFilter.base_filters if name in filters]
+    return _filter_fields(urlencode(sent, doseq=True))
+
+
+@lru_cache(maxsize=64)
+def _filter_fields(query: str) -> str:
+    # The markup depends on the filters sent alone (the choices are fixed), so each set, in a
+    # fixed order, is rendered once per process; most pages send none.
+    form = QueueFilter(QueryDict(query), queryset=Case.objects.none(), user=None).form
+    return render_to_string("disputes/console/_queue_filters.html", {"form": form})
