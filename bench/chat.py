@@ -18,7 +18,8 @@ The baseline is `bench.asgi`'s /ws/bench/broadcast/<room>/: the same clients, ro
 the same server and Redis layer, a consumer that only group_sends what it gets (no sign-in, no
 database). Echo: round trips of `ping` → `pong` through the case consumer, beside
 /ws/bench/echo/. Idle: one worker process holding --idle sockets in case rooms; its RSS before
-and after, from /proc/<pid>/status.
+and after, from /proc/<pid>/status; then the same on a fresh worker with bare broadcast sockets.
+`--only idle` runs the idle part alone.
 
 Not a test: it writes users, cases and messages into the database it is given.
 """
@@ -35,6 +36,7 @@ import statistics
 import sys
 import time
 from collections import defaultdict, deque
+from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -68,7 +70,9 @@ def parse_args(argv=None):
     parser.add_argument("--echo-seconds", type=float, default=5.0)
     parser.add_argument("--idle", type=int, default=2000, help="idle sockets held by one worker (0: skip)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--only", choices=["product", "baseline"], help="skip the other side of each run")
+    parser.add_argument(
+        "--only", choices=["product", "baseline", "idle"], help="skip the other side of each run, or all but idle"
+    )
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
     parser.add_argument("--json", default=str(RESULTS / "chat.json"), help="where to write the figures ('' for none)")
@@ -209,7 +213,7 @@ class Client:
                         self.pongs.append((now - self._ping_sent.popleft()) * 1000)
                 elif kind == "error":
                     self.errors[frame.get("code", "?")] += 1
-        except ConnectionClosed:
+        except ConnectionClosed as closed:
             if not self.closing:
                 self.errors[f"closed {closed.rcvd.code if closed.rcvd else 'abruptly'}"] += 1
 
@@ -394,16 +398,16 @@ async def echo_run(server: Server, rooms, headers, *, n, room_size, seconds, ech
     }
 
 
-async def idle_run(server: Server, rooms, headers, *, n, room_size) -> dict:
+async def idle_run(server: Server, rooms, headers, *, n, room_size, baseline=False) -> dict:
     worker = server.worker_pids()[0]
     # Warm the worker first (imports, connections, caches) so the delta is the sockets' own cost.
-    warm = make_clients(server.ws_url, rooms, headers, room_size, room_size, baseline=False)
+    warm = make_clients(server.ws_url, rooms, headers, room_size, room_size, baseline)
     await open_all(warm)
     await asyncio.sleep(1.0)
     await asyncio.gather(*(c.close() for c in warm))
     await asyncio.sleep(1.0)
     before = rss_kib(worker)
-    clients = make_clients(server.ws_url, rooms, headers, n, room_size, baseline=False)
+    clients = make_clients(server.ws_url, rooms, headers, n, room_size, baseline)
     connect_seconds = await open_all(clients)
     await asyncio.sleep(3.0)
     after = rss_kib(worker)
@@ -411,14 +415,15 @@ async def idle_run(server: Server, rooms, headers, *, n, room_size) -> dict:
     for client in clients:
         client.pongs.clear()
     start = time.monotonic()
-    await asyncio.gather(*(c.ping_steadily(1.0, start - 1.0, start, echo=False) for c in clients))  # one each
+    # The broadcast socket sends a frame to its whole room: a "pong" comes back to each member.
+    await asyncio.gather(*(c.ping_steadily(1.0, start - 1.0, start, echo=baseline) for c in clients))  # one each
     deadline = time.monotonic() + 15.0
     while time.monotonic() < deadline and not all(c.pongs for c in clients):
         await asyncio.sleep(0.2)
     answering = sum(1 for c in clients if c.pongs)
     await asyncio.gather(*(c.close() for c in clients))
     return {
-        "kind": "idle sockets, one worker",
+        "kind": "idle bare broadcast sockets, one worker" if baseline else "idle sockets, one worker",
         "sockets": n,
         "answering": answering,
         "connect_seconds": round(connect_seconds, 1),
@@ -467,19 +472,24 @@ def main(argv=None) -> dict:
         "runs": [],
         "echo": [],
         "idle": None,
+        "idle_baseline": None,
     }
     env = {**SERVER_ENV, "DATABASE_CONN_MAX_AGE": "600"}
-    with Server("asgi", workers=args.workers, database_url=args.database_url, redis_url=args.redis_url,
-                env=env, app=APP) as server:  # fmt: skip
-        headers = cookie_headers([m for room in rooms for m in room["members"]], server.url)
-        for echo in (True, False) if args.echo_clients else ():
+    chat_server = (
+        Server("asgi", workers=args.workers, database_url=args.database_url, redis_url=args.redis_url, env=env, app=APP)
+        if args.only != "idle"
+        else nullcontext()
+    )
+    with chat_server as server:
+        headers = cookie_headers([m for room in rooms for m in room["members"]], server.url) if server else {}
+        for echo in (True, False) if args.echo_clients and server else ():
             figures = asyncio.run(
                 echo_run(server, rooms, headers, n=args.echo_clients, room_size=args.room_size,
                          seconds=args.echo_seconds, echo=echo)
             )  # fmt: skip
             print(f"{figures['kind']}: {figures}", flush=True)
             result["echo"].append(figures)
-        for n, rate in zip(client_counts, rates):
+        for n, rate in zip(client_counts, rates) if server else ():
             pair = {"product": None, "baseline": None}
             for baseline in [side == "baseline" for side in ("baseline", "product") if args.only in (None, side)]:
                 figures = asyncio.run(
@@ -495,7 +505,7 @@ def main(argv=None) -> dict:
                 else None
             )
             result["runs"].append(pair)
-        server_log = server.output(2000).strip()
+        server_log = server.output(2000).strip() if server else ""
     if server_log:
         print("server log (tail):\n" + server_log)
     if args.idle:
@@ -504,6 +514,13 @@ def main(argv=None) -> dict:
             headers = cookie_headers([m for room in rooms for m in room["members"]], server.url)
             result["idle"] = asyncio.run(idle_run(server, rooms, headers, n=args.idle, room_size=args.room_size))
             print(f"idle: {result['idle']}", flush=True)
+        if args.only != "product":  # the bare socket's cost on a fresh worker, measured the same way
+            with Server("asgi", workers=1, database_url=args.database_url, redis_url=args.redis_url,
+                        env=env, app=APP) as server:  # fmt: skip
+                result["idle_baseline"] = asyncio.run(
+                    idle_run(server, rooms, headers, n=args.idle, room_size=args.room_size, baseline=True)
+                )
+                print(f"idle baseline: {result['idle_baseline']}", flush=True)
 
     report(result)
     if args.json:
@@ -537,13 +554,13 @@ def report(result: dict) -> None:
             ["round trip", "clients", "round trips", "p50 ms", "p99 ms"],
             [[e["kind"], e["clients"], e["round_trips"], e["p50_ms"], e["p99_ms"]] for e in result["echo"]],
         )
-    if result["idle"]:
-        idle = result["idle"]
-        print(
-            f"\nidle: {idle['sockets']} sockets on one worker ({idle['answering']} answering): RSS "
-            f"{idle['rss_before_mb']} → {idle['rss_after_mb']} MB (+{idle['rss_delta_mb']} MB, "
-            f"{idle['kib_per_socket']} KiB a socket)"
-        )
+    for label, idle in (("idle", result["idle"]), ("idle bare", result["idle_baseline"])):
+        if idle:
+            print(
+                f"\n{label}: {idle['sockets']} sockets on one worker ({idle['answering']} answering): RSS "
+                f"{idle['rss_before_mb']} → {idle['rss_after_mb']} MB (+{idle['rss_delta_mb']} MB, "
+                f"{idle['kib_per_socket']} KiB a socket)"
+            )
 
 
 if __name__ == "__main__":
