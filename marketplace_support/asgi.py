@@ -10,11 +10,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from marketplace_support.routing import websocket_urlpatterns  # noqa: E402
-from marketplace_support.socket_caches import SharedCachesMiddleware  # noqa: E402
+from marketplace_support.shared_caches import SharedCachesMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": SharedCachesMiddleware(django_asgi_app),
         "websocket": SharedCachesMiddleware(
             AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
