@@ -20,7 +20,7 @@ from disputes.models import Case
 from disputes.views import portal
 from tests import factories
 from tests.disputes.case_states import bring_to
-from tests.disputes.portal.helpers import Page, attr, select, text_of
+from tests.disputes.portal.helpers import Page, case_references, every_page, next_link, select, text_of
 
 PAGE = 3
 
@@ -64,31 +64,6 @@ def escalated(buyer, seller, how_many) -> list[Case]:
     return cases
 
 
-def references(page: Page) -> list[str]:
-    refs = []
-    for row in page.select("li", cls="case-row"):
-        [link] = select(row, "a")
-        refs.append(attr(link, "href").rstrip("/").rsplit("/", 1)[-1])
-    return refs
-
-
-def next_link(page: Page) -> str | None:
-    found = page.select("a", rel="next")
-    return attr(found[0], "href") if found else None
-
-
-def every_page(client, url: str) -> list[list[str]]:
-    """The references on each page, following "next" links from `url` to the end."""
-    pages = []
-    while url:
-        assert len(pages) < 20, "the pages never end"
-        page = Page(client.get(url))
-        assert page.response.status_code == 200
-        pages.append(references(page))
-        url = next_link(page)
-    return pages
-
-
 # The console queue
 
 
@@ -116,7 +91,7 @@ def test_queue_next_page_keeps_the_filters_and_the_counts_stay_for_the_whole_que
     second = Page(client.get(next_link(first)))
 
     assert "state=escalated" in next_link(first)
-    assert references(first) + references(second) == [case.reference for case in cases[1:]]
+    assert case_references(first) + case_references(second) == [case.reference for case in cases[1:]]
     assert next_link(second) is None
     assert "5 cases" in second.text  # the summary counts the whole queue, not the page
     [back] = select(second.one("nav", aria_label="Queue pages"), "a", href="/console/?state=escalated")
@@ -131,7 +106,7 @@ def test_queue_case_leaving_it_between_two_pages_shifts_nothing(console_client, 
 
     second = Page(client.get(next_link(first)))
 
-    assert references(second) == [case.reference for case in cases[PAGE:]]  # none skipped
+    assert case_references(second) == [case.reference for case in cases[PAGE:]]  # none skipped
 
 
 def test_queue_past_the_count_cap_says_so_instead_of_counting_on(console_client, policy, buyer, seller, monkeypatch):
@@ -173,10 +148,10 @@ def test_a_broken_cursor_shows_the_first_page(
     page = Page(client.get(url + separator + "cursor=" + cursor))
 
     assert page.response.status_code == 200
-    assert len(references(page)) == PAGE
+    assert len(case_references(page)) == PAGE
     assert next_link(page) is not None
     if url == "/console/":
-        assert references(page) == [case.reference for case in cases[:PAGE]]
+        assert case_references(page) == [case.reference for case in cases[:PAGE]]
 
 
 # My cases

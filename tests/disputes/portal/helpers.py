@@ -3,6 +3,7 @@
 import io
 import uuid
 from decimal import Decimal
+from urllib.parse import urljoin
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.html import Element, parse_html
@@ -96,6 +97,33 @@ class Page:
     @property
     def flashes(self) -> list[str]:
         return [text_of(element) for element in self.select("li", cls="message")]
+
+
+def case_references(page: Page) -> list[str]:
+    """The references of the case rows a list page shows, in order."""
+    refs = []
+    for row in page.select("li", cls="case-row"):
+        [link] = select(row, "a")
+        refs.append(attr(link, "href").rstrip("/").rsplit("/", 1)[-1])
+    return refs
+
+
+def next_link(page: Page) -> str | None:
+    found = page.select("a", rel="next")
+    return attr(found[0], "href") if found else None
+
+
+def every_page(client, url: str) -> list[list[str]]:
+    """The case references on each page, following "next" links from `url` to the end."""
+    pages = []
+    while url:
+        assert len(pages) < 20, "the pages never end"
+        page = Page(client.get(url))
+        assert page.response.status_code == 200
+        pages.append(case_references(page))
+        following = next_link(page)
+        url = urljoin(url, following) if following else None
+    return pages
 
 
 def select(within: Element, tag: str | None = None, *, cls: str | None = None, **attrs) -> list[Element]:

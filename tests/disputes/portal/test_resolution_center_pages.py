@@ -13,7 +13,7 @@ from disputes.models import Case
 from disputes.views import seller as seller_views
 from tests import factories
 from tests.disputes.case_states import bring_to
-from tests.disputes.portal.helpers import Page, attr, select
+from tests.disputes.portal.helpers import Page, case_references, every_page, next_link, select
 
 PAGE = 3
 
@@ -31,28 +31,6 @@ def seller_client(client, seller):
 
 def file_case(buyer, seller, title) -> Case:
     return factories.case(order_=factories.order(buyer=buyer, seller=seller, item_title=title))
-
-
-def references(page: Page) -> list[str]:
-    return [
-        attr(select(row, "a")[0], "href").rstrip("/").rsplit("/", 1)[-1] for row in page.select("li", cls="case-row")
-    ]
-
-
-def next_link(page: Page) -> str | None:
-    found = page.select("a", rel="next")
-    return attr(found[0], "href") if found else None
-
-
-def every_page(client, url: str) -> list[list[str]]:
-    pages = []
-    while url:
-        assert len(pages) < 20, "the pages never end"
-        page = Page(client.get(url if url.startswith("/") else "/seller/" + url))
-        assert page.response.status_code == 200
-        pages.append(references(page))
-        url = next_link(page)
-    return pages
 
 
 def test_pages_show_every_case_once_those_needing_an_answer_first(seller_client, buyer, seller, time_machine):
@@ -97,7 +75,7 @@ def test_a_broken_cursor_shows_the_first_page(seller_client, buyer, seller, curs
     page = Page(seller_client.get(f"/seller/?cursor={cursor}"))
 
     assert page.response.status_code == 200
-    assert references(page) == references(Page(seller_client.get("/seller/")))
+    assert case_references(page) == case_references(Page(seller_client.get("/seller/")))
 
 
 def queries(client, url) -> int:
