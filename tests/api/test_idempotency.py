@@ -7,7 +7,7 @@ import time
 import pytest
 from django.db import connection, connections
 
-from disputes.api import views
+from disputes.api.views import conversation
 from disputes.models import Case, Evidence, IdempotencyKey, Message
 from tests.api.conftest import png, token_client
 
@@ -150,14 +150,14 @@ def test_concurrent_replays_make_one_record(policy, buyer, seller, monkeypatch):
     from tests import factories
 
     case = factories.case(order_=factories.order(buyer=buyer, seller=seller))
-    real_post = views.message_post
+    real_post = conversation.message_post
 
     def slow_post(**kwargs):
         message = real_post(**kwargs)
         time.sleep(0.5)  # hold the transaction, and the new key, while the others arrive
         return message
 
-    monkeypatch.setattr(views, "message_post", slow_post)
+    monkeypatch.setattr(conversation, "message_post", slow_post)
     racers = 4
     barrier = threading.Barrier(racers, timeout=30)
     responses = [None] * racers
