@@ -11,6 +11,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import Http404
 from django.utils import timezone
+from django_fsm import has_transition_perm
 
 from disputes.cached import forget, remembered
 from disputes.filters import QUEUE_STATES, QueueFilter
@@ -28,7 +29,7 @@ from disputes.models import (
     RefundInstruction,
 )
 from disputes.pagination import Keyset, KeysetPage, keyset_page_or_first
-from disputes.permissions import is_agent, is_agent_user, is_service_account
+from disputes.permissions import is_agent, is_agent_user, is_senior_agent_user, is_service_account
 from feedback.selectors import Satisfaction, satisfaction_given
 from policies.selectors import dispute_policy_in_force, policy_current_version
 
@@ -300,6 +301,25 @@ def queue_filter(*, user, filters=None) -> QueueFilter:
 def queue_page(*, cases: QuerySet[Case], cursor: str | None) -> KeysetPage:
     """A page of the queue (`cases`: a queue_filter's list) with what its rows show."""
     return keyset_page_or_first(cases.annotate(**QUEUE_ROW_VALUES), QUEUE_KEYSET, cursor=cursor, size=QUEUE_LIMIT)
+
+
+def queue_row_actions(*, cases, user) -> list[str | None]:
+    """What each row of a queue page (`cases`: a queue_page's rows) offers `user`: "claim" (the
+    machine's claim, open to them), "take_appeal" (an unassigned appeal, to a senior agent),
+    "seniors_only" (the same appeal, to others), or None. The services stay the judge."""
+    # The queue leaves out the agent's own cases, so being senior is the same on every row.
+    senior = is_senior_agent_user(user)
+    return [_queue_row_action(case, user, senior=senior) for case in cases]
+
+
+def _queue_row_action(case: Case, user, *, senior: bool) -> str | None:
+    if case.agent_id:
+        return None
+    if case.state == S.ESCALATED:
+        return "claim" if has_transition_perm(case.claim, user) else None
+    if case.state == S.APPEALED:
+        return "take_appeal" if senior else "seniors_only"
+    return None
 
 
 QUEUE_COUNT_CAP = 1000  # a tab shows "1000+" beyond this: counting stops there

@@ -11,25 +11,23 @@ from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django_fsm import has_transition_perm
 
 from disputes.filters import QueueFilter
 from disputes.forms import ConfirmForm
 from disputes.models import Case
-from disputes.permissions import is_senior_agent_user
+from disputes.selectors import queue_row_actions
 from disputes.templatetags.desk import deadline, money
 
 
 def queue_rows(cases, agent) -> list[dict]:
     """The rows of a page of selectors.queue_page, as `agent` sees them."""
-    is_senior = is_senior_agent_user(agent)
     case_url = _by_reference("disputes:console-case")
     now = timezone.now()
-    return [_row(case, agent, is_senior=is_senior, case_url=case_url, now=now) for case in cases]
+    actions = queue_row_actions(cases=cases, user=agent)
+    return [_row(case, agent, action=action, case_url=case_url, now=now) for case, action in zip(cases, actions)]
 
 
-def _row(case, agent, *, is_senior: bool, case_url, now) -> dict:
-    action = row_action(case, agent, is_senior=is_senior)
+def _row(case, agent, *, action: str | None, case_url, now) -> dict:
     return {
         "reference": case.reference,
         "url": case_url(case.reference),
@@ -47,18 +45,6 @@ def _row(case, agent, *, is_senior: bool, case_url, now) -> dict:
         "action": action,
         "form": ConfirmForm(auto_id=False) if action in ("claim", "take_appeal") else None,
     }
-
-
-def row_action(case, agent, *, is_senior: bool) -> str | None:
-    """What a row offers: "claim" (the machine's claim, open to this agent), "take_appeal" (an
-    unassigned appeal, to a senior agent), "seniors_only" (the same appeal, to others), or None."""
-    if case.agent_id:
-        return None
-    if case.state == Case.State.ESCALATED:
-        return "claim" if has_transition_perm(case.claim, agent) else None
-    if case.state == Case.State.APPEALED:
-        return "take_appeal" if is_senior else "seniors_only"
-    return None
 
 
 def _agent_name(case) -> str:
