@@ -1,4 +1,4 @@
-"""Live updates over the channel layer, fired after commit from `case_event`.
+"""Live updates over the channel layer, fired after commit from `case_live`.
 
 The database is the record and the socket only a fast path: every message frame carries its
 id, and a client that missed something asks for everything after the last id it saw.
@@ -17,7 +17,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
-from disputes.events import CaseEvent, case_event
+from disputes.events import CaseEvent, case_live
 from disputes.models import Case, Message
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def send_to_group(group: str, payload: dict) -> None:
         logger.exception("Could not broadcast %s to %s", payload.get("type"), group)
 
 
-@receiver(case_event, dispatch_uid="disputes.broadcast_case_event")
+@receiver(case_live, dispatch_uid="disputes.broadcast_case_event")
 def broadcast_case_event(sender, event: CaseEvent, **kwargs) -> None:
     """Runs after commit: a failure here (the database or the channel layer gone) is logged, never
     turned into an error answer for a change that is already stored. Clients resync by id."""

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from disputes import consumers
+from disputes import consumers, realtime
 from disputes.models import Case, Notification
 from tests import factories
 from tests.disputes.case_states import bring_to
@@ -73,6 +73,20 @@ def test_a_chat_tells_each_party_once_until_they_look(client, mediated, buyer, s
 
     assert [name for name, _ in notices(mediated)] == ["seller", "buyer", "seller"]
     assert [message.to for message in mail.outbox] == [[seller.email]]
+
+
+def test_the_room_hears_a_message_before_anyone_is_told_of_it(mediated, agent, monkeypatch):
+    # Notices and emails follow the live update; they must not stand between a message and the room.
+    told_when_heard = []
+    mail.outbox.clear()
+    monkeypatch.setattr(
+        realtime, "send_to_group", lambda group, payload: told_when_heard.append((len(mail.outbox), notices(mediated)))
+    )
+
+    post(mediated, agent, "Could you both send photos?")
+
+    assert told_when_heard == [(0, [])]
+    assert len(notices(mediated)) == 2 and len(mail.outbox) == 2  # then both parties are told
 
 
 def test_internal_note_tells_no_party(mediated, agent):
