@@ -14,15 +14,9 @@ from disputes.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from disputes.api.permissions import PeopleActOnCases
 from disputes.api.serializers import HistoryEntrySerializer
 from disputes.api.serializers_cases import CASE_ROW_COLUMNS, CaseDetailSerializer, CaseSerializer, case_rows
-from disputes.api.views.common import MONEY, errors
+from disputes.api.views.common import MONEY, CaseWriteApi, case_detail, errors
 from disputes.exceptions import InvalidInput
 from disputes.models import Outcome, Reason, Remedy
-
-
-def _case_detail(request, reference: str, *, status_code=status.HTTP_200_OK, headers=None) -> Response:
-    """The case as this user now sees it: what a write answers with."""
-    case = selectors.case_get(user=request.user, reference=reference)
-    return Response(CaseDetailSerializer(case, context={"request": request}).data, status=status_code, headers=headers)
 
 
 class CaseListApi(generics.ListAPIView):
@@ -104,7 +98,7 @@ class CaseFileApi(APIView):
             amount_claimed=data["amount_claimed"],
             description=data["description"],
         )
-        response = _case_detail(request, case.reference, status_code=status.HTTP_201_CREATED)
+        response = case_detail(request, case.reference, status_code=status.HTTP_201_CREATED)
         response["Location"] = response.data["url"]
         return response
 
@@ -123,7 +117,7 @@ class CaseDetailApi(APIView):
         responses={200: CaseDetailSerializer, **errors(401, 404)},
     )
     def get(self, request, reference):
-        return _case_detail(request, reference)
+        return case_detail(request, reference)
 
 
 # What a transition takes, by name, with the default the service gets when it is left out; a
@@ -142,7 +136,7 @@ TRANSITION_PARAMS = {
 ERROR_ALIASES = {"decide": {"kind": "outcome"}, "decide_appeal": {"kind": "outcome"}}
 
 
-class CaseTransitionApi(APIView):
+class CaseTransitionApi(CaseWriteApi):
     """Fire one transition of the case's state machine, by name, through its service."""
 
     permission_classes = [IsAuthenticated, PeopleActOnCases]
@@ -195,12 +189,10 @@ class CaseTransitionApi(APIView):
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={200: CaseDetailSerializer, **errors(400, 401, 403, 404, 409, 422)},
     )
-    @idempotent
     def post(self, request, reference):
-        case = selectors.case_get(user=request.user, reference=reference)
-        serializer = CaseTransitionApi.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        return super().post(request, reference)
+
+    def perform(self, request, case, data):
         name = data["name"]
         params = {param: data.get(param, default) for param, default in TRANSITION_PARAMS.get(name, {}).items()}
         try:
@@ -209,10 +201,9 @@ class CaseTransitionApi(APIView):
             aliases = ERROR_ALIASES.get(name, {})
             error.errors = {aliases.get(field, field): messages for field, messages in error.errors.items()}
             raise
-        return _case_detail(request, reference)
 
 
-class ReturnShipmentApi(APIView):
+class ReturnShipmentApi(CaseWriteApi):
     """The buyer says the item is on its way back."""
 
     permission_classes = [IsAuthenticated, PeopleActOnCases]
@@ -233,16 +224,14 @@ class ReturnShipmentApi(APIView):
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={200: CaseDetailSerializer, **errors(400, 401, 403, 404, 409, 422)},
     )
-    @idempotent
     def post(self, request, reference):
-        case = selectors.case_get(user=request.user, reference=reference)
-        serializer = ReturnShipmentApi.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.case_mark_return_shipped(case=case, buyer=request.user, **serializer.validated_data)
-        return _case_detail(request, reference)
+        return super().post(request, reference)
+
+    def perform(self, request, case, data):
+        services.case_mark_return_shipped(case=case, buyer=request.user, **data)
 
 
-class ProposalAnswerApi(APIView):
+class ProposalAnswerApi(CaseWriteApi):
     """A party accepts or rejects the agent's proposal; when both accept, it is the outcome."""
 
     permission_classes = [IsAuthenticated, PeopleActOnCases]
@@ -258,13 +247,11 @@ class ProposalAnswerApi(APIView):
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={200: CaseDetailSerializer, **errors(400, 401, 403, 404, 409, 422)},
     )
-    @idempotent
     def post(self, request, reference):
-        case = selectors.case_get(user=request.user, reference=reference)
-        serializer = ProposalAnswerApi.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.proposal_answer(case=case, party=request.user, accept=serializer.validated_data["answer"] == "accept")
-        return _case_detail(request, reference)
+        return super().post(request, reference)
+
+    def perform(self, request, case, data):
+        services.proposal_answer(case=case, party=request.user, accept=data["answer"] == "accept")
 
 
 class CaseHistoryApi(APIView):

@@ -15,11 +15,11 @@ from rest_framework.views import APIView
 
 from disputes import selectors
 from disputes.api import selectors as api_selectors
-from disputes.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from disputes.api.idempotency import IDEMPOTENCY_PARAMETER
 from disputes.api.parsers import StorableMultiPartParser
 from disputes.api.permissions import PeopleActOnCases
 from disputes.api.serializers import EvidenceSerializer, MessageSerializer
-from disputes.api.views.common import errors
+from disputes.api.views.common import CaseWriteApi, errors
 from disputes.downloads import evidence_response
 from disputes.models import Evidence, Message
 from disputes.services.conversation import evidence_add, message_post
@@ -44,7 +44,10 @@ class MessageListApi(APIView):
         return Response(MessageSerializer(messages, many=True, context={"request": request, "case": case}).data)
 
 
-class MessagePostApi(APIView):
+class MessagePostApi(CaseWriteApi):
+    answer_serializer = MessageSerializer
+    status_code = status.HTTP_201_CREATED
+
     @extend_schema_serializer(component_name="MessageInput")
     class InputSerializer(serializers.Serializer):
         body = serializers.CharField(max_length=Message.MAX_LENGTH)
@@ -58,19 +61,11 @@ class MessagePostApi(APIView):
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={201: MessageSerializer, **errors(400, 401, 403, 404, 409, 422, 429)},
     )
-    @idempotent
     def post(self, request, reference):
-        case = selectors.case_get(user=request.user, reference=reference)
-        serializer = MessagePostApi.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        message = message_post(
-            case=case,
-            author=request.user,
-            body=serializer.validated_data["body"],
-            internal=serializer.validated_data["internal"],
-        )
-        context = {"request": request, "case": case}
-        return Response(MessageSerializer(message, context=context).data, status=status.HTTP_201_CREATED)
+        return super().post(request, reference)
+
+    def perform(self, request, case, data):
+        return message_post(case=case, author=request.user, body=data["body"], internal=data["internal"])
 
 
 class CaseMessagesApi(MessagePostApi, MessageListApi):
@@ -91,7 +86,11 @@ class EvidenceListApi(APIView):
         return Response(EvidenceSerializer(evidence, many=True, context={"request": request, "case": case}).data)
 
 
-class EvidenceAddApi(APIView):
+class EvidenceAddApi(CaseWriteApi):
+    answer_serializer = EvidenceSerializer
+    answer_many = True
+    status_code = status.HTTP_201_CREATED
+
     @extend_schema_serializer(component_name="EvidenceInput")
     class InputSerializer(serializers.Serializer):
         files = serializers.ListField(
@@ -106,19 +105,11 @@ class EvidenceAddApi(APIView):
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={201: EvidenceSerializer(many=True), **errors(400, 401, 403, 404, 409, 422, 429)},
     )
-    @idempotent
     def post(self, request, reference):
-        case = selectors.case_get(user=request.user, reference=reference)
-        serializer = EvidenceAddApi.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        stored = evidence_add(
-            case=case,
-            uploader=request.user,
-            files=serializer.validated_data["files"],
-            description=serializer.validated_data["description"],
-        )
-        context = {"request": request, "case": case}
-        return Response(EvidenceSerializer(stored, many=True, context=context).data, status=status.HTTP_201_CREATED)
+        return super().post(request, reference)
+
+    def perform(self, request, case, data):
+        return evidence_add(case=case, uploader=request.user, files=data["files"], description=data["description"])
 
 
 class CaseEvidenceApi(EvidenceAddApi, EvidenceListApi):
