@@ -116,6 +116,37 @@ def remedy_amount(case: Case, *, kind: str, amount: Decimal | None) -> Decimal |
     return amount
 
 
+def put_offer(
+    case: Case,
+    *,
+    made_by,
+    role: str,
+    kind: str,
+    amount: Decimal | None,
+    note: str,
+    return_address: str = "",
+    at: datetime,
+    invalid_message: str,
+    reason: str,
+) -> Offer:
+    """A new pending offer on a locked case, replacing any offer still pending; validated (else
+    `InvalidInput` with `invalid_message`) and saved with its history. `amount`: from remedy_amount."""
+    supersede_pending_offer(case, actor=made_by, at=at)
+    offer = Offer(
+        case=case,
+        made_by=made_by,
+        made_by_role=role,
+        kind=kind,
+        amount=amount,
+        note=note.strip(),
+        return_address=return_address.strip(),
+        created_at=at,
+    )
+    validate(offer, error=InvalidInput, message=invalid_message)
+    save_with_history(offer, actor=made_by, reason=reason)
+    return offer
+
+
 def supersede_pending_offer(case: Case, *, actor, at: datetime) -> None:
     offer = case.pending_offer()
     if offer is not None:

@@ -31,9 +31,9 @@ from disputes.services._machine import (
     check_transition,
     fire_transition,
     lapse_pending_offer,
+    put_offer,
     remedy_amount,
     run_transition,
-    supersede_pending_offer,
 )
 from disputes.services.conversation import store_evidence
 from disputes.services.mediation import assign_escalation_automatically
@@ -127,19 +127,18 @@ def offer_make(
     amount = remedy_amount(case, kind=kind, amount=amount)
     if kind == Outcome.RETURN_AND_REFUND and not return_address.strip():
         raise InvalidInput("Say where the item should be sent back.", errors={"return_address": ["Required."]})
-    supersede_pending_offer(case, actor=seller, at=now)
-    offer = Offer(
-        case=case,
+    offer = put_offer(
+        case,
         made_by=seller,
-        made_by_role=Offer.Role.SELLER,
+        role=Offer.Role.SELLER,
         kind=kind,
         amount=amount,
-        note=note.strip(),
-        return_address=return_address.strip(),
-        created_at=now,
+        note=note,
+        return_address=return_address,
+        at=now,
+        invalid_message="The offer is not valid.",
+        reason="Offer made by the seller",
     )
-    validate(offer, error=InvalidInput, message="The offer is not valid.")
-    save_with_history(offer, actor=seller, reason="Offer made by the seller")
     fire_transition(case, "make_offer", seller, f"Seller offered: {offer.get_kind_display()}", at=now)
     return offer
 

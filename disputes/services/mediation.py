@@ -20,15 +20,14 @@ from disputes.services._common import (
     refuse_unstorable,
     save_with_history,
     system_user,
-    validate,
 )
 from disputes.services._machine import (
     check_transition,
     fire_transition,
     lapse_pending_offer,
+    put_offer,
     remedy_amount,
     run_transition,
-    supersede_pending_offer,
 )
 
 
@@ -191,18 +190,17 @@ def proposal_make(*, case: Case, agent, kind: str, amount: Decimal | None = None
     if not is_assigned_agent(case, agent):
         raise PermissionDenied("Only the agent assigned to the case proposes an outcome.")
     amount = remedy_amount(case, kind=kind, amount=amount)
-    supersede_pending_offer(case, actor=agent, at=now)
-    offer = Offer(
-        case=case,
+    offer = put_offer(
+        case,
         made_by=agent,
-        made_by_role=Offer.Role.AGENT,
+        role=Offer.Role.AGENT,
         kind=kind,
         amount=amount,
-        note=note.strip(),
-        created_at=now,
+        note=note,
+        at=now,
+        invalid_message="The proposal is not valid.",
+        reason="Agent proposed an outcome",
     )
-    validate(offer, error=InvalidInput, message="The proposal is not valid.")
-    save_with_history(offer, actor=agent, reason="Agent proposed an outcome")
     announce(event_for("proposed", case, actor=agent, from_state=case.state, at=now, offer_id=offer.pk))
     return offer
 
