@@ -5,15 +5,14 @@ it again changes nothing that exists: users keep their rows (their password is r
 demo password), and a scenario whose order exists is skipped.
 """
 
-from disputes.demo.scenarios import (
+from disputes.demo.scenarios import SCENARIOS, Scenario
+from disputes.demo.seed import (
     CANNED_REPLIES,
     DISPUTES_POLICY_TEXT,
     MARKETPLACE_USERNAME,
     OTHER_POLICIES,
     PEOPLE,
-    SCENARIOS,
     SPARE_ORDERS,
-    Scenario,
     seed_demo,
 )
 
