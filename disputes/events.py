@@ -26,6 +26,9 @@ class CaseEvent:
     to_state: str
     at: datetime
     data: dict = field(default_factory=dict)
+    # The case's sides, so a receiver knows whom it concerns without reading the case.
+    buyer_id: int | None = None
+    seller_id: int | None = None
 
 
 def announce(event: CaseEvent) -> None:

@@ -13,7 +13,6 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db.models import Exists, OuterRef
 from django.dispatch import receiver
 
 from disputes.events import CaseEvent, case_event
@@ -67,12 +66,11 @@ def notify_parties(sender, event: CaseEvent, **kwargs) -> None:
         return
     if event.name not in EVENT_TEXT:
         return
-    cases = Case.objects.select_related("buyer", "seller", "order")
-    once = event.name in TOLD_ONCE_UNTIL_READ
-    if once:
-        cases = cases.annotate(buyer_told=_unread(event.name, "buyer_id"), seller_told=_unread(event.name, "seller_id"))
-    case = cases.get(pk=event.case_id)
-    told = _told_already(case) if once else set()
+    told = _told_already(event) if event.name in TOLD_ONCE_UNTIL_READ else set()
+    recipients = _party_recipients(event)
+    if recipients and recipients <= told:
+        return  # everyone it concerns has an unread notice of it: the case need not even be read
+    case = Case.objects.select_related("buyer", "seller", "order").get(pk=event.case_id)
     notices = [notice for notice in _party_notices(event, case) if notice.recipient.pk not in told]
     # One statement and one commit however many parties (chat posts many); a lone notice needs no
     # transaction around it, which `bulk_create` would open.
@@ -84,18 +82,15 @@ def notify_parties(sender, event: CaseEvent, **kwargs) -> None:
         _email(notice.recipient, case, notice.text)
 
 
-def _unread(event_name: str, party: str) -> Exists:
-    """Whether the case's buyer or seller (`party`: its column) has an unread notice of this event."""
-    return Exists(
-        Notification.objects.filter(
-            case=OuterRef("pk"), recipient=OuterRef(party), event=event_name, read_at__isnull=True
-        )
-    )
+def _told_already(event: CaseEvent) -> set[int]:
+    """Who has an unread notice of this kind of event on its case."""
+    unread = Notification.objects.filter(case_id=event.case_id, event=event.name, read_at__isnull=True)
+    return set(unread.values_list("recipient_id", flat=True))
 
 
-def _told_already(case: Case) -> set[int]:
-    """The parties who have an unread notice of the event (the `_unread` annotations)."""
-    return {pk for pk, told in ((case.buyer_id, case.buyer_told), (case.seller_id, case.seller_told)) if told}
+def _party_recipients(event: CaseEvent) -> set[int]:
+    """The parties an event's notice goes to: both, but not the one who did it."""
+    return {pk for pk in (event.buyer_id, event.seller_id) if pk is not None and pk != event.actor_id}
 
 
 REMINDER_TEXT = {

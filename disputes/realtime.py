@@ -45,11 +45,13 @@ def user_group(user_id: int) -> str:
     return f"user-{user_id}"
 
 
-def message_frame(message: Message, case: Case) -> dict:
+def message_frame(message: Message, sides: Case | CaseEvent) -> dict:
+    """A message as the sockets get it; `sides`: its case, or an event of it (both know the buyer
+    and the seller)."""
     author = message.author
-    if author.pk == case.buyer_id:
+    if author.pk == sides.buyer_id:
         side = "buyer"
-    elif author.pk == case.seller_id:
+    elif author.pk == sides.seller_id:
         side = "seller"
     else:
         side = "agent"
@@ -90,9 +92,9 @@ def _broadcast(event: CaseEvent) -> None:
     if event.name == "reminder":
         return  # a nudge to one person, nothing changed on the case
     if event.name in ("message_posted", "note_added"):
-        message = _with_previous_ids(Message.objects.select_related("author", "case")).get(pk=event.data["message_id"])
+        message = _with_previous_ids(Message.objects.select_related("author")).get(pk=event.data["message_id"])
         frame = {
-            **message_frame(message, message.case),
+            **message_frame(message, event),
             "previous_id": message.previous_id or 0,
             "previous_public_id": message.previous_public_id or 0,
         }

@@ -37,8 +37,11 @@ def case_available_actions(*, case: Case, user) -> list[str]:
     return [t.name for t in case.get_available_user_state_transitions(user)]
 
 
-def lock_case(case: Case) -> Case:
-    return Case.objects.select_for_update(of=("self",)).select_related("order", "policy_version").get(pk=case.pk)
+def lock_case(case: Case, *, related=("order", "policy_version")) -> Case:
+    """The case's row, locked until the transaction ends, with what transitions read (`related`:
+    its order and policy); a message or an evidence file needs the row alone."""
+    cases = Case.objects.select_for_update(of=("self",))
+    return (cases.select_related(*related) if related else cases).get(pk=case.pk)
 
 
 # PostgreSQL text holds no NUL, and an unpaired surrogate (which JSON can carry) is not UTF-8.
@@ -115,6 +118,8 @@ def event_for(name: str, case: Case, *, actor, from_state: str, at: datetime, **
         to_state=case.state,
         at=at,
         data=data,
+        buyer_id=case.buyer_id,
+        seller_id=case.seller_id,
     )
 
 

@@ -23,7 +23,7 @@ BUYER_ACTIVITY_RESOLUTION = timedelta(minutes=1)
 @transaction.atomic
 def message_post(*, case: Case, author, body: str, internal: bool = False) -> Message:
     """Post a message; only agents write internal notes, and only parties and agents post."""
-    case = lock_case(case)
+    case = lock_case(case, related=())
     if not (is_case_party(case, author) or is_agent(case, author)):
         raise PermissionDenied("Only the case's buyer, its seller and our agents can write here.")
     if internal and not is_agent(case, author):
