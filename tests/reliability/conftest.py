@@ -2,45 +2,23 @@
 
 import os
 import shutil
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
-from django.test import Client
 
-NEEDS_POSTGRES = pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason=(
-        f"needs PostgreSQL: concurrent writers on real row locks, opened by server processes; the database is "
-        f"{connection.vendor} (set DATABASE_URL to a PostgreSQL database)"
-    ),
+from tests.live_servers import (  # noqa: F401 (the reliability tests import them from here)
+    NEEDS_POSTGRES,
+    NEEDS_REDIS,
+    database_url_for_servers,
+    session_cookie,
 )
-NEEDS_REDIS = pytest.mark.skipif(
-    not os.environ.get("REDIS_URL"),
-    reason="needs Redis shared by the server processes: set REDIS_URL (e.g. redis://127.0.0.1:6379/0)",
-)
+
 CSRF_SECRET = "reliabilitytestcsrfsecret0123456"  # any 32 letters and digits; the form sends the same
 
 
-def database_url_for_servers() -> str:
-    """DATABASE_URL of the database this test runs in (pytest-django's test database)."""
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{credentials}{'@' if credentials else ''}{host}{port}/{quote(db['NAME'], safe='')}"
-
-
 def session_headers(user) -> dict[str, str]:
-    """Headers of a signed-in browser for `user` (cookies sent by hand: the test settings mark them
-    Secure, and the live server speaks plain HTTP)."""
-    client = Client()
-    client.force_login(user)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    return {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={CSRF_SECRET}"}
+    """Headers of a signed-in browser for `user`, with the CSRF cookie the forms' token matches."""
+    return {"Cookie": f"{session_cookie(user)}; {settings.CSRF_COOKIE_NAME}={CSRF_SECRET}"}
 
 
 def token_headers(user) -> dict[str, str]:

@@ -15,34 +15,24 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import websockets
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import connection
 from django.test import Client
 from websockets.asyncio.client import connect as ws_connect
 
 from disputes.models import Case, Message
 from tests import factories
 from tests.disputes.case_states import bring_to
+from tests.live_servers import NEEDS_POSTGRES, NEEDS_REDIS, database_url_for_servers, session_cookie
 
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.postgres,
-    pytest.mark.skipif(
-        not os.environ.get("REDIS_URL"),
-        reason="needs Redis shared by two server processes: set REDIS_URL (e.g. redis://127.0.0.1:6379/0)",
-    ),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason=(
-            f"the server processes must open the test database, and the {connection.vendor} test database "
-            "lives in this process's memory: set DATABASE_URL to a PostgreSQL database"
-        ),
-    ),
+    NEEDS_REDIS,
+    NEEDS_POSTGRES,
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -56,17 +46,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def database_url_for_servers() -> str:
-    """DATABASE_URL for the database this test runs in (pytest-django's, not DATABASE_URL's)."""
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{credentials}{'@' if credentials else ''}{host}{port}/{quote(db['NAME'], safe='')}"
 
 
 class Server:
@@ -139,12 +118,6 @@ def servers(transactional_db):
         for server in started:
             print(f"--- server {server.name} on {server.port} ---\n{server.output()}")  # shown if the test failed
             server.stop()
-
-
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)  # a session row in the test database, which the servers read
-    return f"sessionid={client.cookies['sessionid'].value}"
 
 
 async def open_socket(server: Server, path: str, user=None):
