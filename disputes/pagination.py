@@ -1,4 +1,4 @@
-"""Keyset pages for the desk's long lists (the console queue, My cases).
+"""Keyset pages for the desk's long lists (the console queue, My cases, My orders, the resolution center).
 
 A page starts after the last row of the previous one, named by an opaque cursor, so the database
 reads one page from an index wherever the page is: no OFFSET that walks over every earlier row,

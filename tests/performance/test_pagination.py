@@ -1,4 +1,4 @@
-"""Long lists a page at a time (the console queue, My cases, the API's case list), by cursor:
+"""Long lists a page at a time (the console queue, My cases, My orders, the API's case list), by cursor:
 each page starts after the last row of the one before, so following "Next page" shows every row
 once, in order, even when rows share a timestamp; a broken cursor shows the first page; and a
 later page takes no more queries however long the list."""
@@ -16,11 +16,19 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from disputes import selectors, services
-from disputes.models import Case
+from disputes.models import Case, Order
 from disputes.views import portal
 from tests import factories
 from tests.disputes.case_states import bring_to
-from tests.disputes.portal.helpers import Page, case_references, every_page, next_link, select, text_of
+from tests.disputes.portal.helpers import (
+    Page,
+    case_references,
+    every_page,
+    next_link,
+    order_ids,
+    select,
+    text_of,
+)
 
 PAGE = 3
 
@@ -49,6 +57,7 @@ def client_as(buyer):
 def small_pages(monkeypatch):
     monkeypatch.setattr(selectors, "QUEUE_LIMIT", PAGE)
     monkeypatch.setattr(portal, "CASES_PER_PAGE", PAGE)
+    monkeypatch.setattr(portal, "ORDERS_PER_PAGE", PAGE)
 
 
 def file_case(buyer, seller, title="Walnut desk lamp") -> Case:
@@ -185,6 +194,74 @@ def test_my_cases_last_page_links_back_to_the_newest(client_as, frozen, small_pa
     assert text_of(back) == "Newest cases"
 
 
+# My orders
+
+
+def orders_of(buyer, seller, how_many, **fields) -> list[Order]:
+    return [factories.order(buyer=buyer, seller=seller, item_title=f"Order {n}", **fields) for n in range(how_many)]
+
+
+def test_my_orders_pages_show_every_order_once_newest_first(client_as, frozen, small_pages, buyer, seller):
+    now = timezone.now()
+    same_time = orders_of(buyer, seller, 2 * PAGE)  # all placed at one instant: the number breaks the tie
+    older = orders_of(buyer, seller, 2, placed_at=now - timedelta(days=30))
+    newest = factories.order(buyer=buyer, seller=seller, item_title="Today", placed_at=now)
+    factories.order(buyer=factories.UserFactory(), seller=seller, external_id="ORD-NOT-YOURS")
+
+    pages = every_page(client_as("buyer"), "/orders/", rows=order_ids)
+
+    newest_first = [newest] + sorted(same_time, key=lambda o: o.pk, reverse=True)
+    expected = newest_first + sorted(older, key=lambda o: o.pk, reverse=True)
+    assert [len(page) for page in pages] == [PAGE, PAGE, PAGE]
+    assert sum(pages, []) == [order.external_id for order in expected]
+
+
+def test_my_orders_later_page_still_links_an_order_to_its_open_case(client_as, frozen, small_pages, buyer, seller):
+    first = factories.order(buyer=buyer, seller=seller, item_title="Cracked teapot")
+    case = factories.case(order_=first)
+    orders_of(buyer, seller, PAGE)  # newer numbers, listed first: the teapot is on the second page
+    client = client_as("buyer")
+
+    second = Page(client.get(next_link(Page(client.get("/orders/")))))
+
+    assert order_ids(second) == [first.external_id]
+    [row] = second.select("tr", cls="order-row")
+    [link] = select(row, "a")
+    assert text_of(link) == f"See case {case.reference}"
+    assert "Report a problem" not in text_of(row)
+
+
+def test_my_orders_last_page_links_back_to_the_newest(client_as, frozen, small_pages, buyer, seller):
+    orders_of(buyer, seller, PAGE + 1)
+    client = client_as("buyer")
+
+    last = Page(client.get(next_link(Page(client.get("/orders/")))))
+
+    assert next_link(last) is None
+    [back] = select(last.one("nav", aria_label="Pages of my orders"), "a", href="/orders/")
+    assert text_of(back) == "Newest orders"
+
+
+def test_my_orders_one_page_shows_no_pager(client_as, frozen, small_pages, buyer, seller):
+    orders_of(buyer, seller, PAGE)
+
+    page = Page(client_as("buyer").get("/orders/"))
+
+    assert len(order_ids(page)) == PAGE
+    assert not page.select("nav", aria_label="Pages of my orders")
+
+
+@pytest.mark.parametrize("cursor", BROKEN_CURSORS)
+def test_my_orders_with_a_broken_cursor_shows_the_first_page(client_as, frozen, small_pages, buyer, seller, cursor):
+    orders = orders_of(buyer, seller, PAGE + 1)
+
+    page = Page(client_as("buyer").get("/orders/?cursor=" + cursor))
+
+    assert page.response.status_code == 200
+    assert order_ids(page) == [order.external_id for order in sorted(orders, key=lambda o: o.pk, reverse=True)][:PAGE]
+    assert next_link(page) is not None
+
+
 # Query counts: a later page, and a longer list, cost the same
 
 
@@ -194,12 +271,12 @@ def queries(client, url) -> int:
     return len(captured)
 
 
-@pytest.mark.parametrize("url", ["/console/", "/cases/"])
+@pytest.mark.parametrize("url", ["/console/", "/cases/", "/orders/"])
 def test_later_pages_take_no_more_queries_with_many_rows_than_with_few(
     client_as, console_client, frozen, small_pages, buyer, seller, url
 ):
     client = console_client("agent") if url == "/console/" else client_as("buyer")
-    escalated(buyer, seller, PAGE + 1)
+    escalated(buyer, seller, PAGE + 1)  # as many orders, each with its case
     second_page = next_link(Page(client.get(url)))
     first = queries(client, url)
     few = queries(client, second_page)  # one row: its group ran out, so the next group is asked too
@@ -214,6 +291,18 @@ def test_later_page_reads_the_case_table_from_the_cursor_on(console_client, froz
     escalated(buyer, seller, PAGE + 1)
     client = console_client("agent")
     second_page = next_link(Page(client.get("/console/")))
+
+    with CaptureQueriesContext(connection) as captured:
+        client.get(second_page)
+
+    listing = [sql for sql in (q["sql"] for q in captured) if "LIMIT" in sql and "COUNT" not in sql]
+    assert listing and "OFFSET" not in " ".join(listing)
+
+
+def test_my_orders_later_page_reads_the_order_table_from_the_cursor_on(client_as, frozen, small_pages, buyer, seller):
+    orders_of(buyer, seller, PAGE + 1)
+    client = client_as("buyer")
+    second_page = next_link(Page(client.get("/orders/")))
 
     with CaptureQueriesContext(connection) as captured:
         client.get(second_page)

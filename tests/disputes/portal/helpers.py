@@ -108,19 +108,29 @@ def case_references(page: Page) -> list[str]:
     return refs
 
 
+def order_ids(page: Page) -> list[str]:
+    """The order numbers of the rows "My orders" shows, in order, as written in the Order column."""
+    ids = []
+    for row in page.select("tr", cls="order-row"):
+        [cell] = select(row, "td", data_label="Order")
+        ids.append(next(child for child in cell.children if isinstance(child, str)).strip())
+    return ids
+
+
 def next_link(page: Page) -> str | None:
     found = page.select("a", rel="next")
     return attr(found[0], "href") if found else None
 
 
-def every_page(client, url: str) -> list[list[str]]:
-    """The case references on each page, following "next" links from `url` to the end."""
+def every_page(client, url: str, rows=case_references) -> list[list[str]]:
+    """What `rows` reads on each page (the case references unless told), following "next" links
+    from `url` to the end."""
     pages = []
     while url:
         assert len(pages) < 20, "the pages never end"
         page = Page(client.get(url))
         assert page.response.status_code == 200
-        pages.append(case_references(page))
+        pages.append(rows(page))
         following = next_link(page)
         url = urljoin(url, following) if following else None
     return pages
