@@ -1,7 +1,8 @@
 """The staff console (`/console/`): the mediation queue and a case's workspace. Agents only.
 
-Signed out → sign-in; signed in but not an agent → 403; a case the agent may not work on (one
-where they are the buyer or the seller) → 404. Each form posts to its own address, which makes
+Signed out → sign-in; the queue's pages to anyone signed in but not an agent → 403; a case's pages
+to anyone but an agent who may work on it → 404 (a case that is not yours is not found, even to
+its buyer and seller: the console is not theirs). Each form posts to its own address, which makes
 one service call and goes back to the workspace, or shows it again with the refusal.
 """
 
@@ -11,7 +12,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse, QueryDict
+from django.http import Http404, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -47,6 +48,19 @@ def agent_required(view):
     def check(request, *args, **kwargs):
         if not is_agent_user(request.user):
             raise PermissionDenied("The console is for support agents.")
+        return view(request, *args, **kwargs)
+
+    return login_required(check)
+
+
+def agent_case_required(view):
+    """A case's console pages: to a person who is not an agent the case is not found, as on the
+    portal, rather than refused (a 403 would tell them the case exists)."""
+
+    @wraps(view)
+    def check(request, *args, **kwargs):
+        if not is_agent_user(request.user):
+            raise Http404("No such case.")
         return view(request, *args, **kwargs)
 
     return login_required(check)
@@ -155,7 +169,7 @@ def availability(request):
 # The workspace
 
 
-@agent_required
+@agent_case_required
 def workspace(request, reference, forms=None, status=200):
     case = selectors.console_case_get(user=request.user, reference=reference)
     ws = selectors.case_workspace(case=case, user=request.user)
@@ -229,7 +243,7 @@ def _send(request, reference, key, form_class, write, *, done, **form_kwargs):
     )
 
 
-@agent_required
+@agent_case_required
 @require_POST
 def claim(request, reference):
     return _send(
@@ -242,7 +256,7 @@ def claim(request, reference):
     )
 
 
-@agent_required
+@agent_case_required
 @require_POST
 def appeal_take(request, reference):
     return _send(
@@ -255,7 +269,7 @@ def appeal_take(request, reference):
     )
 
 
-@agent_required
+@agent_case_required
 @require_POST
 def message_create(request, reference):
     return _send(
@@ -268,7 +282,7 @@ def message_create(request, reference):
     )
 
 
-@agent_required
+@agent_case_required
 @require_POST
 def note_create(request, reference):
     return _send(
@@ -281,7 +295,7 @@ def note_create(request, reference):
     )
 
 
-@agent_required
+@agent_case_required
 @require_POST
 def canned_insert(request, reference):
     """Write a canned reply out for this case into the message to the parties; nothing is sent.
@@ -303,7 +317,7 @@ def canned_insert(request, reference):
     return workspace(request, reference, forms={"canned": form, "message": PartyMessageForm(initial={"body": text})})
 
 
-@agent_required
+@agent_case_required
 @require_POST
 def evidence_request_create(request, reference):
     return _send(
@@ -319,7 +333,7 @@ def evidence_request_create(request, reference):
     )
 
 
-@agent_required
+@agent_case_required
 @require_POST
 def propose(request, reference):
     return _send(
@@ -334,7 +348,7 @@ def propose(request, reference):
     )
 
 
-@agent_required
+@agent_case_required
 @require_POST
 def decide(request, reference):
     return _send(
@@ -349,7 +363,7 @@ def decide(request, reference):
     )
 
 
-@agent_required
+@agent_case_required
 @require_POST
 def decide_appeal(request, reference):
     return _send(
@@ -364,7 +378,7 @@ def decide_appeal(request, reference):
     )
 
 
-@agent_required
+@agent_case_required
 @require_POST
 def reassign(request, reference):
     return _send(

@@ -1,7 +1,8 @@
 """Who may open each console page and send each console form.
 
-Signed out → sign-in; signed in but not an agent → 403 (even for a case that does not exist);
-an agent → the page, or the action when the service allows it to this agent, else 403.
+Signed out → sign-in; signed in but not an agent → 403 on the queue's pages, and on a case's pages
+a 404, as for any case that is not yours (whether the case exists or not); an agent → the page, or
+the action when the service allows it to this agent, else 403.
 """
 
 from urllib.parse import urlencode
@@ -24,10 +25,10 @@ def login_url(path: str) -> str:
     return "/accounts/login/?" + urlencode({"next": path}, safe="/")
 
 
-def roles(*, agent, senior, admin) -> dict[str, object]:
+def roles(*, agent, senior, admin, others=FORBIDDEN) -> dict[str, object]:
     return {
         "anonymous": LOGIN,
-        **dict.fromkeys(NON_AGENTS, FORBIDDEN),
+        **dict.fromkeys(NON_AGENTS, others),
         "agent": agent,
         "senior": senior,
         "admin": admin,
@@ -42,14 +43,22 @@ def matrix(table):
     ]
 
 
+def on_a_case(by_role: dict) -> dict:
+    """The same, on one case's console page: a person who is not an agent does not find it."""
+    return {role: NOT_FOUND if role in NON_AGENTS else expected for role, expected in by_role.items()}
+
+
 ALL_AGENTS = roles(agent=OK, senior=OK, admin=OK)
 
 PAGES = {
     "queue": ("/console/", ALL_AGENTS),
     "queue-filtered": ("/console/?state=escalated&unassigned=on&reason=not_as_described", ALL_AGENTS),
     "queue-fragment": ("/console/?fragment=1", ALL_AGENTS),
-    "workspace": ("/console/cases/{ref}/", ALL_AGENTS),
-    "workspace-of-no-case": ("/console/cases/MS-999999/", roles(agent=NOT_FOUND, senior=NOT_FOUND, admin=NOT_FOUND)),
+    "workspace": ("/console/cases/{ref}/", on_a_case(ALL_AGENTS)),
+    "workspace-of-no-case": (
+        "/console/cases/MS-999999/",
+        roles(agent=NOT_FOUND, senior=NOT_FOUND, admin=NOT_FOUND, others=NOT_FOUND),
+    ),
 }
 
 
@@ -87,35 +96,41 @@ SENIORS = roles(agent=FORBIDDEN, senior=DONE, admin=DONE)
 FORMS = {
     "take-next": (_state("escalated"), "/console/take-next/", {}, ANY_AGENT),
     "availability": (_state("open"), "/console/availability/", {"available": "1"}, ANY_AGENT),
-    "claim": (_state("escalated"), "/console/cases/{ref}/claim/", {}, ANY_AGENT),
-    "take-appeal": (_state("appealed"), "/console/cases/{ref}/appeal/take/", {}, SENIORS),
-    "message": (_state("in_mediation"), "/console/cases/{ref}/messages/", {"body": "Hello both."}, ANY_AGENT),
-    "note": (_state("in_mediation"), "/console/cases/{ref}/notes/", {"body": "Seller seems honest."}, ANY_AGENT),
+    "claim": (_state("escalated"), "/console/cases/{ref}/claim/", {}, on_a_case(ANY_AGENT)),
+    "take-appeal": (_state("appealed"), "/console/cases/{ref}/appeal/take/", {}, on_a_case(SENIORS)),
+    "message": (
+        _state("in_mediation"), "/console/cases/{ref}/messages/", {"body": "Hello both."}, on_a_case(ANY_AGENT)
+    ),
+    "note": (
+        _state("in_mediation"), "/console/cases/{ref}/notes/", {"body": "Seller seems honest."}, on_a_case(ANY_AGENT)
+    ),
     "evidence-request": (
         _state("in_mediation"),
         "/console/cases/{ref}/evidence-requests/",
         {"party": "buyer", "note": "A photo of the box, please.", "due_at": "2099-01-01T12:00"},
-        ASSIGNED_ONLY,
+        on_a_case(ASSIGNED_ONLY),
     ),
     "propose": (
         _state("in_mediation"),
         "/console/cases/{ref}/proposal/",
         {"kind": "partial_refund", "amount": "25.00", "note": "Fair given the photos."},
-        ASSIGNED_ONLY,
+        on_a_case(ASSIGNED_ONLY),
     ),
     "decide": (
         _state("in_mediation"),
         "/console/cases/{ref}/decision/",
         {"outcome": "no_action", "rationale": "Disputes policy 4.2: the crack was in the listing."},
-        ASSIGNED_ONLY,
+        on_a_case(ASSIGNED_ONLY),
     ),
     "decide-appeal": (
         _assigned_appeal,
         "/console/cases/{ref}/appeal/decision/",
         {"outcome": "full_refund", "rationale": "Disputes policy 6: the listing hid the defect."},
-        roles(agent=FORBIDDEN, senior=DONE, admin=FORBIDDEN),  # only the senior agent who took it
+        on_a_case(roles(agent=FORBIDDEN, senior=DONE, admin=FORBIDDEN)),  # only the senior agent who took it
     ),
-    "reassign": (_state("in_mediation"), "/console/cases/{ref}/reassign/", {"agent": "{senior}"}, ANY_AGENT),
+    "reassign": (
+        _state("in_mediation"), "/console/cases/{ref}/reassign/", {"agent": "{senior}"}, on_a_case(ANY_AGENT)
+    ),
 }
 
 
@@ -149,10 +164,11 @@ def test_console_form_post_by_role(console_client, console_people, open_case, ag
         return
     else:
         assert response.status_code == expected
+        assert case.reference not in response.text
     assert console_footprint(case) == before
 
 
-@pytest.mark.parametrize("role, expected", roles(agent=OK, senior=OK, admin=OK).items())
+@pytest.mark.parametrize("role, expected", on_a_case(roles(agent=OK, senior=OK, admin=OK)).items())
 def test_canned_reply_post_by_role(console_client, case_at, role, expected):
     case = case_at("in_mediation")
     reply = CannedReply.objects.create(title="Greeting", body="Hello {buyer_name}, about {reference}.")
@@ -164,6 +180,7 @@ def test_canned_reply_post_by_role(console_client, case_at, role, expected):
         assert response.status_code == 302 and response.url == login_url(path)
         return
     assert response.status_code == expected
+    assert ("Hello buyer, about" in response.text) is (expected == OK)
     if expected == OK:
         assert "Hello buyer, about" in text_of(Page(response).one("textarea", id="message-body"))
 
@@ -191,11 +208,24 @@ def test_console_form_url_read_with_get_is_refused(console_client, open_case, pa
     assert response.status_code == 405
 
 
-def test_console_form_of_a_case_that_does_not_exist_is_not_found_for_agents_and_forbidden_to_others(console_client):
+def test_console_form_of_a_case_that_does_not_exist_is_not_found_for_everyone_signed_in(console_client):
     data = {"submission": token(), "body": "Hello"}
 
     assert console_client("agent").post("/console/cases/MS-999999/notes/", data).status_code == 404
-    assert console_client("buyer").post("/console/cases/MS-999999/notes/", data).status_code == 403
+    assert console_client("buyer").post("/console/cases/MS-999999/notes/", data).status_code == 404
+
+
+@pytest.mark.parametrize("role", NON_AGENTS)
+def test_console_case_page_of_a_case_that_exists_reads_as_one_that_does_not(console_client, case_at, role):
+    """Nothing tells a person who is not an agent whether a reference is a real case."""
+    case = case_at("escalated")
+
+    real = console_client(role).get(f"/console/cases/{case.reference}/")
+    made_up = console_client(role).get("/console/cases/MS-999999/")
+
+    assert real.status_code == made_up.status_code == 404
+    assert Page(real).text.replace(case.reference, "MS-999999") == Page(made_up).text
+    assert case.reference not in real.text
 
 
 def test_agent_who_is_a_party_to_a_case_cannot_open_it_in_the_console(console_client, policy, agent, seller):
