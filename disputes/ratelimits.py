@@ -84,12 +84,12 @@ def rate_limits_suspended():
 
 
 def _incr(key: str, cost: int, *, timeout: int) -> int:
-    for _ in range(2):
-        cache.add(key, 0, timeout=timeout)
+    # Raise the window's counter; only the first write of a window (no counter yet) creates it.
+    for _ in range(3):
         try:
             return cache.incr(key, cost)
-        except ValueError:  # expired between add and incr: start it again
-            continue
+        except ValueError:  # no counter for this window yet, or it expired meanwhile
+            cache.add(key, 0, timeout=timeout)
     raise RuntimeError(f"The rate-limit counter {key} cannot be kept in the cache.")
 
 
