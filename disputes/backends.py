@@ -1,23 +1,47 @@
-"""Django's ModelBackend, with each person's permissions kept between requests (disputes.cached).
+"""Django's ModelBackend, with each person's permissions kept between requests (disputes.cached),
+and the marketplace's service account kept out of the desk's pages.
 
 Every page and API call asks whether someone is an agent; ModelBackend answers with two queries
 (their own permissions, their groups'). Kept in the cache, they are forgotten whenever group
 membership, a group's permissions, someone's own permissions or a superuser flag may change.
+
+The service account ("Marketplace integrations") uses the API with its token, which DRF checks
+without this backend. It may not sign in with a password (the sign-in form says why), and a
+session of it is not honoured: pages and sockets take it as signed out.
 """
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from disputes.cached import forget, remembered
+from disputes.permissions import is_service_account
 
 PERMISSIONS = "permissions"
 SECONDS = 300  # a change the signals below do not see (a raw UPDATE) shows within this
 
+SERVICE_SIGN_IN_REFUSED = (
+    "This is the marketplace's service account: it works through the API with its token "
+    "and cannot sign in to the desk's pages."
+)
+
 
 class CachedPermissionsBackend(ModelBackend):
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        """A person whose password is right, except the service account: its refusal is a
+        ValidationError, which the sign-in forms (the desk's and the admin's) show as it is."""
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is not None and is_service_account(user):
+            raise ValidationError(SERVICE_SIGN_IN_REFUSED, code="service_account")
+        return user
+
+    def get_user(self, user_id):
+        user = super().get_user(user_id)
+        return None if user is not None and is_service_account(user) else user
+
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()

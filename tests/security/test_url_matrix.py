@@ -18,7 +18,8 @@ other's writes. On a WS row, `accept` is a socket that opens and answers, a numb
 code it is refused with before any data frame, `refuse` a handshake refused outright.
 
 Pages are asked with the person's session, /api/ with their API token. `service` is the
-marketplace's integration ("Marketplace integrations" group).
+marketplace's integration ("Marketplace integrations" group): it uses the API only, so a session
+of it counts for nothing on the pages and sockets (they answer as to someone signed out).
 """
 
 import fnmatch
@@ -56,9 +57,9 @@ login                                      GET    -      200       200    200   
 login                                      POST   -      302       302    302         302    302          302    302          302    302
 logout                                     GET    -      405       405    405         405    405          405    405          405    405
 logout                                     POST   -      200       200    200         200    200          200    200          200    200
-password_change                            GET    -      login     200    200         200    200          200    200          200    200
-password_change                            POST   -      login     302    302         302    302          302    302          302    302
-password_change_done                       GET    -      login     200    200         200    200          200    200          200    200
+password_change                            GET    -      login     200    200         200    200          200    200          200    login
+password_change                            POST   -      login     302    302         302    302          302    302          302    login
+password_change_done                       GET    -      login     200    200         200    200          200    200          200    login
 password_reset                             GET    -      200       200    200         200    200          200    200          200    200
 password_reset                             POST   -      302       302    302         302    302          302    302          302    302
 password_reset_done                        GET    -      200       200    200         200    200          200    200          200    200
@@ -71,106 +72,106 @@ policies:list                              GET    -      200       200    200   
 policies:detail                            GET    -      200       200    200         200    200          200    200          200    200
 
 # Reports (agents), trade feedback (the order's two sides), a seller's page (anyone signed in)
-feedback:reports                           GET    -      login     403    403         403    403          200    200          200    403
-feedback:report-csv                        GET    -      login     403    403         403    403          200    200          200    403
-feedback:order-feedback                    GET    own    login     200    404         200    404          404    404          404    404
-feedback:order-feedback                    GET    other  login     404    200         404    200          404    404          404    404
-feedback:order-feedback                    POST   own    login     302    404         302    404          404    404          404    404
-feedback:order-feedback                    POST   other  login     404    302         404    302          404    404          404    404
-feedback:seller                            GET    own    login     200    200         200    200          200    200          200    200
-feedback:seller                            GET    other  login     200    200         200    200          200    200          200    200
+feedback:reports                           GET    -      login     403    403         403    403          200    200          200    login
+feedback:report-csv                        GET    -      login     403    403         403    403          200    200          200    login
+feedback:order-feedback                    GET    own    login     200    404         200    404          404    404          404    login
+feedback:order-feedback                    GET    other  login     404    200         404    200          404    404          404    login
+feedback:order-feedback                    POST   own    login     302    404         302    404          404    404          404    login
+feedback:order-feedback                    POST   other  login     404    302         404    302          404    404          404    login
+feedback:seller                            GET    own    login     200    200         200    200          200    200          200    login
+feedback:seller                            GET    other  login     200    200         200    200          200    200          200    login
 
-# The portal and the case page: a case that is not yours is a 404; the integration reads every case
-disputes:home                              GET    -      login     200    200         200    200          200    200          200    200
-disputes:order-list                        GET    -      login     200    200         200    200          200    200          200    200
-disputes:case-list                         GET    -      login     200    200         200    200          200    200          200    200
-disputes:case-file                         GET    -      login     200    200         200    200          200    200          200    200
-disputes:case-file                         POST   -      login     302    form        form   form         form   form         form   form
-disputes:case-detail                       GET    own    login     200    404         200    404          200    200          200    200
-disputes:case-detail                       GET    other  login     404    200         404    200          200    200          200    200
-disputes:case-action                       GET    own    login     405    405         405    405          405    405          405    405
-disputes:case-action                       GET    other  login     405    405         405    405          405    405          405    405
-disputes:case-action                       POST   own    login     403    404         302    404          403    403          403    403
-disputes:case-action                       POST   other  login     404    403         404    302          403    403          403    403
-disputes:message-create                    GET    own    login     405    405         405    405          405    405          405    405
-disputes:message-create                    GET    other  login     405    405         405    405          405    405          405    405
-disputes:message-create                    POST   own    login     302    404         302    404          302    302          302    403
-disputes:message-create                    POST   other  login     404    302         404    302          302    302          302    403
-disputes:evidence-create                   GET    own    login     405    405         405    405          405    405          405    405
-disputes:evidence-create                   GET    other  login     405    405         405    405          405    405          405    405
-disputes:evidence-create                   POST   own    login     302    404         302    404          302    302          302    403
-disputes:evidence-create                   POST   other  login     404    302         404    302          302    302          302    403
-disputes:evidence-file                     GET    own    login     200    404         200    404          200    200          200    200
-disputes:evidence-file                     GET    other  login     404    200         404    200          200    200          200    200
-disputes:evidence-file                     GET    cross  login     404    404         404    404          404    404          404    404
-disputes:return-shipped                    GET    own    login     405    405         405    405          405    405          405    405
-disputes:return-shipped                    GET    other  login     405    405         405    405          405    405          405    405
-disputes:return-shipped                    POST   own    login     400    404         403    404          403    403          403    403
-disputes:return-shipped                    POST   other  login     404    400         404    403          403    403          403    403
-disputes:proposal-respond                  GET    own    login     405    405         405    405          405    405          405    405
-disputes:proposal-respond                  GET    other  login     405    405         405    405          405    405          405    405
-disputes:proposal-respond                  POST   own    login     400    404         400    404          400    400          400    400
-disputes:proposal-respond                  POST   other  login     404    400         404    400          400    400          400    400
-disputes:survey-respond                    GET    own    login     405    405         405    405          405    405          405    405
-disputes:survey-respond                    GET    other  login     405    405         405    405          405    405          405    405
-disputes:survey-respond                    POST   own    login     400    404         400    404          403    403          403    403
-disputes:survey-respond                    POST   other  login     404    400         404    400          403    403          403    403
-disputes:resolution-center                 GET    -      login     200    200         200    200          200    200          200    200
-disputes:notification-list                 GET    -      login     200    200         200    200          200    200          200    200
-disputes:notification-read                 GET    -      login     405    405         405    405          405    405          405    405
-disputes:notification-read                 POST   -      login     302    302         302    302          302    302          302    302
-disputes:account                           GET    -      login     200    200         200    200          200    200          200    200
-disputes:account                           POST   -      login     302    302         302    302          302    302          302    302
+# The portal and the case page: a case that is not yours is a 404 (the integration reads every case, through the API)
+disputes:home                              GET    -      login     200    200         200    200          200    200          200    login
+disputes:order-list                        GET    -      login     200    200         200    200          200    200          200    login
+disputes:case-list                         GET    -      login     200    200         200    200          200    200          200    login
+disputes:case-file                         GET    -      login     200    200         200    200          200    200          200    login
+disputes:case-file                         POST   -      login     302    form        form   form         form   form         form   login
+disputes:case-detail                       GET    own    login     200    404         200    404          200    200          200    login
+disputes:case-detail                       GET    other  login     404    200         404    200          200    200          200    login
+disputes:case-action                       GET    own    login     405    405         405    405          405    405          405    login
+disputes:case-action                       GET    other  login     405    405         405    405          405    405          405    login
+disputes:case-action                       POST   own    login     403    404         302    404          403    403          403    login
+disputes:case-action                       POST   other  login     404    403         404    302          403    403          403    login
+disputes:message-create                    GET    own    login     405    405         405    405          405    405          405    login
+disputes:message-create                    GET    other  login     405    405         405    405          405    405          405    login
+disputes:message-create                    POST   own    login     302    404         302    404          302    302          302    login
+disputes:message-create                    POST   other  login     404    302         404    302          302    302          302    login
+disputes:evidence-create                   GET    own    login     405    405         405    405          405    405          405    login
+disputes:evidence-create                   GET    other  login     405    405         405    405          405    405          405    login
+disputes:evidence-create                   POST   own    login     302    404         302    404          302    302          302    login
+disputes:evidence-create                   POST   other  login     404    302         404    302          302    302          302    login
+disputes:evidence-file                     GET    own    login     200    404         200    404          200    200          200    login
+disputes:evidence-file                     GET    other  login     404    200         404    200          200    200          200    login
+disputes:evidence-file                     GET    cross  login     404    404         404    404          404    404          404    login
+disputes:return-shipped                    GET    own    login     405    405         405    405          405    405          405    login
+disputes:return-shipped                    GET    other  login     405    405         405    405          405    405          405    login
+disputes:return-shipped                    POST   own    login     400    404         403    404          403    403          403    login
+disputes:return-shipped                    POST   other  login     404    400         404    403          403    403          403    login
+disputes:proposal-respond                  GET    own    login     405    405         405    405          405    405          405    login
+disputes:proposal-respond                  GET    other  login     405    405         405    405          405    405          405    login
+disputes:proposal-respond                  POST   own    login     400    404         400    404          400    400          400    login
+disputes:proposal-respond                  POST   other  login     404    400         404    400          400    400          400    login
+disputes:survey-respond                    GET    own    login     405    405         405    405          405    405          405    login
+disputes:survey-respond                    GET    other  login     405    405         405    405          405    405          405    login
+disputes:survey-respond                    POST   own    login     400    404         400    404          403    403          403    login
+disputes:survey-respond                    POST   other  login     404    400         404    400          403    403          403    login
+disputes:resolution-center                 GET    -      login     200    200         200    200          200    200          200    login
+disputes:notification-list                 GET    -      login     200    200         200    200          200    200          200    login
+disputes:notification-read                 GET    -      login     405    405         405    405          405    405          405    login
+disputes:notification-read                 POST   -      login     302    302         302    302          302    302          302    login
+disputes:account                           GET    -      login     200    200         200    200          200    200          200    login
+disputes:account                           POST   -      login     302    302         302    302          302    302          302    login
 
 # The console: agents only. Its queue pages are a 403 to anyone else; a case's pages are a 404 (a case that is
 # not yours is not found, whoever you are on it); the open case is not in mediation yet
-disputes:console-queue                     GET    -      login     403    403         403    403          200    200          200    403
-disputes:console-take-next                 GET    -      login     403    403         403    403          405    405          405    403
-disputes:console-take-next                 POST   -      login     403    403         403    403          302    302          302    403
-disputes:console-availability              GET    -      login     403    403         403    403          405    405          405    403
-disputes:console-availability              POST   -      login     403    403         403    403          302    302          302    403
-disputes:console-case                      GET    own    login     404    404         404    404          200    200          200    404
-disputes:console-case                      GET    other  login     404    404         404    404          200    200          200    404
-disputes:console-claim                     GET    own    login     404    404         404    404          405    405          405    404
-disputes:console-claim                     GET    other  login     404    404         404    404          405    405          405    404
-disputes:console-claim                     POST   own    login     404    404         404    404          400    400          400    404
-disputes:console-claim                     POST   other  login     404    404         404    404          400    400          400    404
-disputes:console-appeal-take               GET    own    login     404    404         404    404          405    405          405    404
-disputes:console-appeal-take               GET    other  login     404    404         404    404          405    405          405    404
-disputes:console-appeal-take               POST   own    login     404    404         404    404          400    400          400    404
-disputes:console-appeal-take               POST   other  login     404    404         404    404          400    400          400    404
-disputes:console-message                   GET    own    login     404    404         404    404          405    405          405    404
-disputes:console-message                   GET    other  login     404    404         404    404          405    405          405    404
-disputes:console-message                   POST   own    login     404    404         404    404          302    302          302    404
-disputes:console-message                   POST   other  login     404    404         404    404          302    302          302    404
-disputes:console-note                      GET    own    login     404    404         404    404          405    405          405    404
-disputes:console-note                      GET    other  login     404    404         404    404          405    405          405    404
-disputes:console-note                      POST   own    login     404    404         404    404          302    302          302    404
-disputes:console-note                      POST   other  login     404    404         404    404          302    302          302    404
-disputes:console-canned                    GET    own    login     404    404         404    404          405    405          405    404
-disputes:console-canned                    GET    other  login     404    404         404    404          405    405          405    404
-disputes:console-canned                    POST   own    login     404    404         404    404          200    200          200    404
-disputes:console-canned                    POST   other  login     404    404         404    404          200    200          200    404
-disputes:console-evidence-request          GET    own    login     404    404         404    404          405    405          405    404
-disputes:console-evidence-request          GET    other  login     404    404         404    404          405    405          405    404
-disputes:console-evidence-request          POST   own    login     404    404         404    404          400    400          400    404
-disputes:console-evidence-request          POST   other  login     404    404         404    404          400    400          400    404
-disputes:console-propose                   GET    own    login     404    404         404    404          405    405          405    404
-disputes:console-propose                   GET    other  login     404    404         404    404          405    405          405    404
-disputes:console-propose                   POST   own    login     404    404         404    404          400    400          400    404
-disputes:console-propose                   POST   other  login     404    404         404    404          400    400          400    404
-disputes:console-decide                    GET    own    login     404    404         404    404          405    405          405    404
-disputes:console-decide                    GET    other  login     404    404         404    404          405    405          405    404
-disputes:console-decide                    POST   own    login     404    404         404    404          400    400          400    404
-disputes:console-decide                    POST   other  login     404    404         404    404          400    400          400    404
-disputes:console-decide-appeal             GET    own    login     404    404         404    404          405    405          405    404
-disputes:console-decide-appeal             GET    other  login     404    404         404    404          405    405          405    404
-disputes:console-decide-appeal             POST   own    login     404    404         404    404          400    400          400    404
-disputes:console-decide-appeal             POST   other  login     404    404         404    404          400    400          400    404
-disputes:console-reassign                  GET    own    login     404    404         404    404          405    405          405    404
-disputes:console-reassign                  GET    other  login     404    404         404    404          405    405          405    404
-disputes:console-reassign                  POST   own    login     404    404         404    404          400    400          400    404
-disputes:console-reassign                  POST   other  login     404    404         404    404          400    400          400    404
+disputes:console-queue                     GET    -      login     403    403         403    403          200    200          200    login
+disputes:console-take-next                 GET    -      login     403    403         403    403          405    405          405    login
+disputes:console-take-next                 POST   -      login     403    403         403    403          302    302          302    login
+disputes:console-availability              GET    -      login     403    403         403    403          405    405          405    login
+disputes:console-availability              POST   -      login     403    403         403    403          302    302          302    login
+disputes:console-case                      GET    own    login     404    404         404    404          200    200          200    login
+disputes:console-case                      GET    other  login     404    404         404    404          200    200          200    login
+disputes:console-claim                     GET    own    login     404    404         404    404          405    405          405    login
+disputes:console-claim                     GET    other  login     404    404         404    404          405    405          405    login
+disputes:console-claim                     POST   own    login     404    404         404    404          400    400          400    login
+disputes:console-claim                     POST   other  login     404    404         404    404          400    400          400    login
+disputes:console-appeal-take               GET    own    login     404    404         404    404          405    405          405    login
+disputes:console-appeal-take               GET    other  login     404    404         404    404          405    405          405    login
+disputes:console-appeal-take               POST   own    login     404    404         404    404          400    400          400    login
+disputes:console-appeal-take               POST   other  login     404    404         404    404          400    400          400    login
+disputes:console-message                   GET    own    login     404    404         404    404          405    405          405    login
+disputes:console-message                   GET    other  login     404    404         404    404          405    405          405    login
+disputes:console-message                   POST   own    login     404    404         404    404          302    302          302    login
+disputes:console-message                   POST   other  login     404    404         404    404          302    302          302    login
+disputes:console-note                      GET    own    login     404    404         404    404          405    405          405    login
+disputes:console-note                      GET    other  login     404    404         404    404          405    405          405    login
+disputes:console-note                      POST   own    login     404    404         404    404          302    302          302    login
+disputes:console-note                      POST   other  login     404    404         404    404          302    302          302    login
+disputes:console-canned                    GET    own    login     404    404         404    404          405    405          405    login
+disputes:console-canned                    GET    other  login     404    404         404    404          405    405          405    login
+disputes:console-canned                    POST   own    login     404    404         404    404          200    200          200    login
+disputes:console-canned                    POST   other  login     404    404         404    404          200    200          200    login
+disputes:console-evidence-request          GET    own    login     404    404         404    404          405    405          405    login
+disputes:console-evidence-request          GET    other  login     404    404         404    404          405    405          405    login
+disputes:console-evidence-request          POST   own    login     404    404         404    404          400    400          400    login
+disputes:console-evidence-request          POST   other  login     404    404         404    404          400    400          400    login
+disputes:console-propose                   GET    own    login     404    404         404    404          405    405          405    login
+disputes:console-propose                   GET    other  login     404    404         404    404          405    405          405    login
+disputes:console-propose                   POST   own    login     404    404         404    404          400    400          400    login
+disputes:console-propose                   POST   other  login     404    404         404    404          400    400          400    login
+disputes:console-decide                    GET    own    login     404    404         404    404          405    405          405    login
+disputes:console-decide                    GET    other  login     404    404         404    404          405    405          405    login
+disputes:console-decide                    POST   own    login     404    404         404    404          400    400          400    login
+disputes:console-decide                    POST   other  login     404    404         404    404          400    400          400    login
+disputes:console-decide-appeal             GET    own    login     404    404         404    404          405    405          405    login
+disputes:console-decide-appeal             GET    other  login     404    404         404    404          405    405          405    login
+disputes:console-decide-appeal             POST   own    login     404    404         404    404          400    400          400    login
+disputes:console-decide-appeal             POST   other  login     404    404         404    404          400    400          400    login
+disputes:console-reassign                  GET    own    login     404    404         404    404          405    405          405    login
+disputes:console-reassign                  GET    other  login     404    404         404    404          405    405          405    login
+disputes:console-reassign                  POST   own    login     404    404         404    404          400    400          400    login
+disputes:console-reassign                  POST   other  login     404    404         404    404          400    400          400    login
 
 # The API, with each person's token
 api:order-list                             GET    -      401       200    200         200    200          200    200          200    200
@@ -265,9 +266,9 @@ admin:axes_*_delete                        GET    -      login     login  login 
 admin:axes_*_delete                        POST   -      login     login  login       login  login        login  login        302    login
 
 # Sockets: a number is the close code of a refusal, sent before any data frame
-ws/cases/<str:reference>/                  WS     own    4401      accept 4404        accept 4404         accept accept       accept accept
-ws/cases/<str:reference>/                  WS     other  4401      4404   accept      4404   accept       accept accept       accept accept
-ws/console/queue/                          WS     -      4401      4403   4403        4403   4403         accept accept       accept 4403
+ws/cases/<str:reference>/                  WS     own    4401      accept 4404        accept 4404         accept accept       accept 4401
+ws/cases/<str:reference>/                  WS     other  4401      4404   accept      4404   accept       accept accept       accept 4401
+ws/console/queue/                          WS     -      4401      4403   4403        4403   4403         accept accept       accept 4401
 """
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
