@@ -50,6 +50,10 @@ class Order(models.Model):
             models.CheckConstraint(condition=Q(quantity__gte=1), name="order_quantity_positive"),
             models.CheckConstraint(condition=~Q(buyer=models.F("seller")), name="order_buyer_is_not_seller"),
         ]
+        indexes = [
+            # My orders, newest first (built online by migration 0008).
+            models.Index(fields=["buyer", "-placed_at", "-id"], name="order_buyer_newest"),
+        ]
 
     def __str__(self):
         return f"{self.external_id}: {self.item_title}"
