@@ -105,6 +105,16 @@ DATABASES = {
     )
 }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a persistent connection the server dropped is replaced
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side binding lets psycopg prepare a statement it has run a few times on a connection:
+    # the queue's and the chat's queries are planned once per connection, not on every request
+    # (planning their joins costs PostgreSQL several times what running them does). Behind a pooler
+    # that cannot keep prepared statements (PgBouncer in transaction mode), set it to "" (off).
+    prepare_after = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")
+    if prepare_after:
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=int(prepare_after)
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
