@@ -58,12 +58,28 @@ class CaseFileForm(OnceForm):
         widget=MultipleFileInput(attrs={"accept": EVIDENCE_ACCEPT}),
     )
 
-    def __init__(self, *args, orders, **kwargs):
+    def __init__(self, *args, orders, offered, **kwargs):
+        """`orders` are those the buyer may name; the list shows only `offered` (plus the one named)."""
         super().__init__(*args, **kwargs)
         self.fields["order"].queryset = orders
         self.fields["order"].label_from_instance = lambda o: (
             f"{o.item_title} · {o.external_id} · {o.amount} {o.currency}"
         )
+        self.offered = list(offered)
+        self.named_order = None  # the valid order sent, kept when the service then refuses it
+        self._show_offered()
+
+    def clean_order(self):
+        order = self.named_order = self.cleaned_data["order"]
+        if order not in self.offered:  # named although not offered: keep it selected on the page
+            self.offered.insert(0, order)
+            self._show_offered()
+        return order
+
+    def _show_offered(self):
+        # Not the field's own choices: those would list every order the queryset allows.
+        field = self.fields["order"]
+        field.widget.choices = [(field.prepare_value(o), field.label_from_instance(o)) for o in self.offered]
 
 
 class MessageForm(OnceForm):

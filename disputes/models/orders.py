@@ -1,10 +1,11 @@
 """Orders mirrored from the marketplace, and the money they are paid in."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -14,6 +15,14 @@ class Currency(models.TextChoices):
     EUR = "EUR", "Euro"
     USD = "USD", "US dollar"
     GBP = "GBP", "Pound sterling"
+
+
+class OrderQuerySet(models.QuerySet):
+    def filing_window_open(self, *, window_days: int, at: datetime):
+        """Orders whose window to open a case, `window_days` from Order.filing_window_starts_at, is
+        still open at `at` (on its last instant too)."""
+        starts_at = Coalesce("delivered_at", "shipped_at", "placed_at")  # filing_window_starts_at in SQL
+        return self.alias(window_starts_at=starts_at).filter(window_starts_at__gte=at - timedelta(days=window_days))
 
 
 class Order(models.Model):
@@ -43,6 +52,8 @@ class Order(models.Model):
 
     history = HistoricalRecords()
 
+    objects = OrderQuerySet.as_manager()
+
     class Meta:
         ordering = ["-placed_at"]
         constraints = [
@@ -60,5 +71,6 @@ class Order(models.Model):
 
     @property
     def filing_window_starts_at(self) -> datetime:
-        """The window to open a case runs from delivery, else dispatch, else purchase."""
+        """The window to open a case runs from delivery, else dispatch, else purchase (in a query:
+        Order.objects.filing_window_open)."""
         return self.delivered_at or self.shipped_at or self.placed_at

@@ -76,14 +76,23 @@ def case_list(request):
     return render(request, "disputes/case_list.html", {"rows": rows, "page": page})
 
 
+# The filing form lists this many of the orders a case can be opened on, newest first; an older
+# one comes with its link on My orders (?order=).
+FILING_ORDERS_OFFERED = 50
+
+
 @login_required
 def case_file(request):
-    orders = Order.objects.filter(buyer=request.user).exclude(status=Order.Status.CANCELLED).order_by("-placed_at")
+    orders = Order.objects.filter(buyer=request.user).exclude(status=Order.Status.CANCELLED)  # may be named
     chosen = orders.filter(external_id=request.GET.get("order", "")).first() if request.method == "GET" else None
+    offered = list(selectors.orders_open_for_filing(user=request.user, at=timezone.now())[:FILING_ORDERS_OFFERED])
+    if chosen and chosen not in offered:
+        offered.insert(0, chosen)
     form = CaseFileForm(
         request.POST or None,
         request.FILES or None,
         orders=orders,
+        offered=offered,
         initial={"order": chosen.external_id if chosen else None},
     )
     if request.method == "POST" and form.is_valid():
@@ -108,10 +117,10 @@ def case_file(request):
         else:
             messages.success(request, f"Case {case.reference} is open. We have told the seller.")
             return redirect(case)
-    order = form.cleaned_data.get("order") if form.is_bound and hasattr(form, "cleaned_data") else chosen
-    order = order or orders.first()
+    order = form.named_order or chosen or (offered[0] if offered else None)
     terms = selectors.filing_terms(order=order, at=timezone.now()) if order else None
-    return refused(render(request, "disputes/case_file.html", {"form": form, "order": order, "terms": terms}), form)
+    context = {"form": form, "order": order, "terms": terms, "offered_cap": FILING_ORDERS_OFFERED}
+    return refused(render(request, "disputes/case_file.html", context), form)
 
 
 @login_required

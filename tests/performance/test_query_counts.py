@@ -130,6 +130,11 @@ def more_orders(world, case, count):
         factories.order(buyer=world.buyer, seller=world.seller, item_title=f"Item {n}")
 
 
+def more_orders_to_file_on(world, case, count):
+    """The first case's order has its case, so the filing form's list starts from the first of these."""
+    more_orders(world, case, count)
+
+
 def more_notifications(world, case, count):
     now = timezone.now()
     Notification.objects.bulk_create(
@@ -197,6 +202,7 @@ def offers(world, case, count):
 LISTINGS = {
     "my-cases": Listing("buyer", "/cases/", more_cases, html_rows("li", "case-row")),
     "orders": Listing("buyer", "/orders/", more_orders, html_rows("tr", within="tbody")),
+    "file-a-case": Listing("buyer", "/cases/new/", more_orders_to_file_on, html_rows("option", within="select")),
     "resolution-center": Listing("seller", "/seller/", more_cases, html_rows("li", "case-row")),
     "notifications": Listing("buyer", "/notifications/", more_notifications, html_rows("li", "notification")),
     "case-page": Listing("buyer", "/cases/{ref}/", messages_and_evidence, html_rows("li", "message")),
@@ -254,7 +260,7 @@ def test_queries_do_not_grow_with_rows(world, name):
     case = new_case(world)
     if listing.case_state != "open":
         case = bring_to(listing.case_state, case, agent=world.agent)
-    if listing.add in (messages_and_evidence, offers, more_notifications, more_resolved):
+    if listing.add in (messages_and_evidence, offers, more_notifications, more_resolved, more_orders_to_file_on):
         listing.add(world, case, 1)  # the case lists hold the first case already
     client = client_for(world, listing)
     url = listing.url.format(ref=case.reference, policy=world.policy.pk, reply=world.reply.pk)
