@@ -125,7 +125,11 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py reads with a 5 s socket timeout by default, as long as channels-redis's
                 # blocking 5 s BZPOPMIN: an idle socket's read would time out and break the consumer.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}],
+                # Connections are opened as needed, up to `max_connections` a process: past it redis-py
+                # refuses at once (its default, 100, closed sockets when hundreds joined together).
+                "hosts": [
+                    {"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5, "max_connections": 1000}
+                ],
                 # Messages waiting per channel before new ones are dropped (the default, 100, loses
                 # chat under bursts; a socket that lost some resyncs with "after id").
                 "capacity": 1000,

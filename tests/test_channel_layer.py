@@ -139,3 +139,30 @@ def test_send_from_one_worker_is_received_by_another():
             await receiver.close_pools()
 
     assert async_to_sync(scenario)() == {"type": "deadline.due", "case_id": 42}
+
+
+@pytest.mark.redis
+@needs_redis
+def test_a_burst_of_sockets_joining_one_process_at_once_is_not_refused():
+    """Hundreds of sockets opening on one worker at once (a reconnect after a deploy) each join
+    their groups: the layer's connections to Redis must not run out and close them."""
+    from channels_redis.core import RedisChannelLayer
+
+    config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    group = unique("room")
+
+    async def scenario():
+        worker = RedisChannelLayer(**config)
+        try:
+            channels = [await worker.new_channel() for _ in range(300)]
+            await asyncio.gather(*(worker.group_add(group, channel) for channel in channels))
+            await worker.group_send(group, {"type": "case.message", "id": 1})
+            received = await asyncio.gather(*(receive(worker, channel) for channel in channels))
+            await asyncio.gather(*(worker.group_discard(group, channel) for channel in channels))
+            return received
+        finally:
+            await worker.close_pools()
+
+    received = async_to_sync(scenario)()
+
+    assert received == [{"type": "case.message", "id": 1}] * 300
