@@ -278,12 +278,20 @@ QUEUE_ROW_VALUES = {
 
 
 def queue_filter(*, user, filters=None) -> QueueFilter:
-    """The mediation queue (escalated, in mediation, appealed), least time left to decide first.
+    """The mediation queue filtered by `filters` (the query string); the FilterSet's `.qs` is the
+    list and `.form` its form."""
+    return QueueFilter(filters, queryset=queue_list(user=user), user=user)
 
-    `filters` is the query string; the FilterSet's `.qs` is the list and `.form` its form.
-    """
+
+def queue_filtered(filters) -> bool:
+    """Whether a query string asks for any of the queue's filters (else `queue_list` is the list)."""
+    return filters is not None and any(name in filters for name in QueueFilter.base_filters)
+
+
+def queue_list(*, user) -> QuerySet[Case]:
+    """The mediation queue (escalated, in mediation, appealed), least time left to decide first."""
     now = timezone.now()
-    cases = (
+    return (
         console_case_list(user=user)
         .select_related(None)
         .only(*QUEUE_ROW_COLUMNS)
@@ -295,7 +303,6 @@ def queue_filter(*, user, filters=None) -> QueueFilter:
         )
         .order_by(*QUEUE_KEYSET.ordering)
     )
-    return QueueFilter(filters, queryset=cases, user=user)
 
 
 def queue_page(*, cases: QuerySet[Case], cursor: str | None) -> KeysetPage:

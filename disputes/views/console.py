@@ -77,12 +77,17 @@ def workspace_url(case: Case) -> str:
 def queue(request, status=200):
     """The queue; `?fragment=1` answers only its live part (counts and rows), for live.js."""
     filters = request.GET if request.method == "GET" else None
-    filterset = selectors.queue_filter(user=request.user, filters=filters)
+    # Most visits filter nothing: the FilterSet (copying its filters, checking its form) only when asked.
+    filterset = None
+    if selectors.queue_filtered(filters):
+        filterset = selectors.queue_filter(user=request.user, filters=filters)
+    cases = filterset.qs if filterset is not None else selectors.queue_list(user=request.user)
     cursor = request.GET.get("cursor") if request.method == "GET" else None
-    page = selectors.queue_page(cases=filterset.qs, cursor=cursor)
+    page = selectors.queue_page(cases=cases, cursor=cursor)
     counts = selectors.queue_counts(user=request.user, filters=filters)
     context = {
-        "filter": filterset,
+        "filters_changed": filterset is not None and filterset.form.has_changed(),
+        "filter_errors": filterset is not None and bool(filterset.errors),
         "rows": queue_rows(page.rows, request.user),
         "counts": counts,
         "tabs": _state_tabs(filters, counts),
