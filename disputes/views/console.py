@@ -43,27 +43,33 @@ from feedback.selectors import feedback_scores, seller_performance
 EVIDENCE_DUE_BY_DEFAULT = timedelta(hours=48)
 
 
-def agent_required(view):
-    @wraps(view)
-    def check(request, *args, **kwargs):
-        if not is_agent_user(request.user):
-            raise PermissionDenied("The console is for support agents.")
-        return view(request, *args, **kwargs)
+def _agents_only(refuse):
+    """A view for signed-in agents; anyone else signed in gets `refuse()` (it raises)."""
 
-    return login_required(check)
+    def decorator(view):
+        @wraps(view)
+        def check(request, *args, **kwargs):
+            if not is_agent_user(request.user):
+                refuse()
+            return view(request, *args, **kwargs)
+
+        return login_required(check)
+
+    return decorator
 
 
-def agent_case_required(view):
-    """A case's console pages: to a person who is not an agent the case is not found, as on the
-    portal, rather than refused (a 403 would tell them the case exists)."""
+def _console_is_for_agents():
+    raise PermissionDenied("The console is for support agents.")
 
-    @wraps(view)
-    def check(request, *args, **kwargs):
-        if not is_agent_user(request.user):
-            raise Http404("No such case.")
-        return view(request, *args, **kwargs)
 
-    return login_required(check)
+def _no_such_case():
+    raise Http404("No such case.")
+
+
+agent_required = _agents_only(_console_is_for_agents)
+# A case's console pages: to a person who is not an agent the case is not found, as on the portal,
+# rather than refused (a 403 would tell them the case exists).
+agent_case_required = _agents_only(_no_such_case)
 
 
 def workspace_url(case: Case) -> str:
