@@ -145,8 +145,14 @@ def order_list_for_buyer(*, user) -> QuerySet[Order]:
         .select_related("seller")
         .annotate(has_active_case=Exists(active))
         .prefetch_related("cases")
-        .order_by("-placed_at", "-pk")
+        .order_by(*BUYER_ORDERS_KEYSET.ordering)
     )
+
+
+# My orders, a page at a time, newest first (read from the order_buyer_newest index).
+BUYER_ORDERS_KEYSET = Keyset(
+    field="placed_at", descending=True, groups=[Q()], group_of=lambda order: 0, ordering=["-placed_at", "-pk"]
+)
 
 
 @dataclass(frozen=True)

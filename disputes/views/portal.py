@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,7 +20,7 @@ from disputes.forms import (
     SurveyForm,
 )
 from disputes.models import Offer, Order
-from disputes.pagination import Keyset, keyset_page_or_first
+from disputes.pagination import keyset_page_or_first
 from disputes.permissions import is_agent, is_case_buyer, is_case_party
 from disputes.presenters import case_actions, case_status, case_timeline, pending_offer, perspective
 from disputes.services.accounts import notifications_mark_read, submission_once
@@ -46,21 +45,12 @@ def home(request):
 
 ORDERS_PER_PAGE = 25
 
-# My orders a page at a time, newest first: the order of selectors.order_list_for_buyer, read from
-# the order_buyer_newest index.
-ORDERS_KEYSET = Keyset(
-    field="placed_at",
-    descending=True,
-    groups=[Q()],
-    group_of=lambda order: 0,
-    ordering=["-placed_at", "-pk"],
-)
-
 
 @login_required
 def order_list(request):
     orders = selectors.order_list_for_buyer(user=request.user)
-    page = keyset_page_or_first(orders, ORDERS_KEYSET, cursor=request.GET.get("cursor"), size=ORDERS_PER_PAGE)
+    cursor = request.GET.get("cursor")
+    page = keyset_page_or_first(orders, selectors.BUYER_ORDERS_KEYSET, cursor=cursor, size=ORDERS_PER_PAGE)
     return render(request, "disputes/order_list.html", {"orders": page.rows, "page": page})
 
 
