@@ -21,7 +21,9 @@ database). Echo: round trips of `ping` → `pong` through the case consumer, bes
 and after, from /proc/<pid>/status; then the same on a fresh worker with bare broadcast sockets.
 `--only idle` runs the idle part alone.
 
-Not a test: it writes users, cases and messages into the database it is given.
+Not a test: it writes users, cases and messages into the database it is given. The rooms (database,
+users, cases, cookies) are made in `bench.chat_rooms`, the sockets are `bench.chat_clients` and
+the tables are printed by `bench.chat_report`.
 """
 
 from __future__ import annotations
@@ -30,28 +32,27 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import resource
 import statistics
 import sys
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from websockets.exceptions import ConnectionClosed  # noqa: E402
-
-from bench.harness import PROJECT_ROOT, Server, percentile, print_table, rss_kib, setup_django  # noqa: E402
+from bench.chat_clients import make_clients, open_all  # noqa: E402
+from bench.chat_report import report  # noqa: E402
+from bench.chat_rooms import cookie_headers, ensure_rooms, prepare_database  # noqa: E402
+from bench.harness import PROJECT_ROOT, Server, percentile, rss_kib, setup_django  # noqa: E402
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/desk_chat"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/7"
 APP = "bench.asgi:application"
-AGENT_POOL = 40
 # The benchmark's steady rate is above what one person may send (5 per 10 s a socket, 30 a
 # minute a user): lift both limits on the bench server, so what is measured is the delivery.
 SERVER_ENV = {"RATE_LIMIT_MESSAGES": "1000000/minute", "BENCH_SOCKET_MESSAGES": "1000000"}
@@ -79,207 +80,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-# Data: users and cases through the services, once per database.
-
-
-def prepare_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgres", "postgresql"):
-        sys.exit("bench/chat.py needs a PostgreSQL database URL.")
-    name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def ensure_rooms(count: int, room_size: int) -> list[dict]:
-    """`count` open cases, each with the usernames of its room's members (buyer, seller, agents)."""
-    from datetime import timedelta
-    from decimal import Decimal
-
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-    from django.utils import timezone as dj_timezone
-
-    from disputes import services
-    from disputes.models import Case, Order
-    from disputes.ratelimits import rate_limits_suspended
-    from disputes.roles import SUPPORT_AGENTS
-    from policies.models import Policy
-    from policies.services import policy_save
-
-    User = get_user_model()
-    now = dj_timezone.now()
-    if not Policy.objects.filter(slug="disputes").exists():
-        policy_save(
-            policy=Policy(
-                slug="disputes", title="Buyer protection and disputes", kind=Policy.Kind.DISPUTES,
-                body="How cases work.", is_published=True, effective_from=now - timedelta(days=30),
-            ),
-            actor=None, reason="Chat benchmark",
-        )  # fmt: skip
-    agents_group = Group.objects.get(name=SUPPORT_AGENTS)
-    agents = []
-    for k in range(AGENT_POOL):
-        agent, created = User.objects.get_or_create(
-            username=f"chat-agent-{k}", defaults={"first_name": f"Agent{k}", "is_staff": True}
-        )
-        if created:
-            agent.groups.add(agents_group)
-        agents.append(agent.username)
-    rooms = []
-    with rate_limits_suspended():
-        for i in range(count):
-            external_id = f"CHAT-{i:05d}"
-            case = Case.objects.filter(order__external_id=external_id, state=Case.State.OPEN).first()
-            if case is None:
-                buyer, _ = User.objects.get_or_create(username=f"chat-buyer-{i}", defaults={"first_name": "Bea"})
-                seller, _ = User.objects.get_or_create(username=f"chat-seller-{i}", defaults={"first_name": "Sam"})
-                Case.objects.filter(order__external_id=external_id).delete()  # finished by hand: start again
-                Order.objects.filter(external_id=external_id).delete()
-                order = services.order_upsert(
-                    external_id=external_id, buyer=buyer, seller=seller, item_title="Walnut desk lamp",
-                    amount=Decimal("80.00"), currency="EUR", status=Order.Status.DELIVERED,
-                    placed_at=now - timedelta(days=7), shipped_at=now - timedelta(days=5),
-                    delivered_at=now - timedelta(days=2), carrier="DHL", tracking_number=f"JD{i:06d}",
-                )  # fmt: skip
-                case = services.case_file(
-                    buyer=buyer, order=order, reason="not_as_described", requested_outcome="partial_refund",
-                    amount_claimed=Decimal("30.00"), description="The lamp arrived with a cracked shade.",
-                )  # fmt: skip
-            members = [f"chat-buyer-{i}", f"chat-seller-{i}"]
-            members += [agents[(i * (room_size - 2) + k) % AGENT_POOL] for k in range(room_size - 2)]
-            rooms.append({"case_id": case.pk, "reference": case.reference, "members": members[:room_size]})
-    return rooms
-
-
-def cookie_headers(usernames, base_url: str) -> dict[str, list[tuple[str, str]]]:
-    from django.conf import settings
-
-    from bench.harness import session_cookies
-
-    headers = {}
-    for name in sorted(set(usernames)):
-        cookie = session_cookies(name)[settings.SESSION_COOKIE_NAME]
-        headers[name] = [("Cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}"), ("Origin", base_url)]
-    return headers
-
-
-# Clients.
-
-
-class Client:
-    """One socket: sends at a steady rate, records each message frame it receives."""
-
-    def __init__(self, index: int, room: int, url: str, headers):
-        self.index, self.room, self.url, self.headers = index, room, url, headers
-        self.socket = None
-        self.received: dict[str, float] = {}  # token → latency ms
-        self.sent: list[str] = []
-        self.acked = 0
-        self.errors: dict[str, int] = defaultdict(int)
-        self.last_receive = 0.0
-        self.closing = False
-        self.pongs: list[float] = []
-        self._ping_sent: deque[float] = deque()  # answers come back in order on one socket
-
-    async def connect(self) -> None:
-        from websockets.asyncio.client import connect
-
-        self.socket = await connect(
-            self.url, additional_headers=self.headers, compression=None, ping_interval=None,
-            max_queue=None, open_timeout=60, close_timeout=5,
-        )  # fmt: skip
-        self.reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        try:
-            async for text in self.socket:
-                now = time.monotonic()
-                frame = json.loads(text)
-                kind = frame.get("type")
-                if kind == "message":
-                    parts = frame.get("body", "").split(" ")
-                    if len(parts) == 3 and parts[0] == "bench":
-                        self.received[parts[1]] = (now - float(parts[2])) * 1000
-                        self.last_receive = now
-                elif kind == "sent":
-                    self.acked += 1
-                elif kind == "pong":
-                    if self._ping_sent:
-                        self.pongs.append((now - self._ping_sent.popleft()) * 1000)
-                elif kind == "error":
-                    self.errors[frame.get("code", "?")] += 1
-        except ConnectionClosed as closed:
-            if not self.closing:
-                self.errors[f"closed {closed.rcvd.code if closed.rcvd else 'abruptly'}"] += 1
-
-    async def send_steadily(self, tag: str, rate: float, start: float, stop: float, broadcast: bool) -> None:
-        interval = 1 / rate
-        moment = start + random.random() * interval
-        seq = 0
-        while moment < stop:
-            delay = moment - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            token = f"{tag}-{self.index}-{seq}"
-            body = f"bench {token} {time.monotonic():.6f}"
-            frame = {"type": "message", "body": body} if broadcast else {"type": "message.send", "body": body}
-            try:
-                await self.socket.send(json.dumps(frame))
-            except ConnectionClosed:
-                return  # counted by the reader; the room's other members still send
-            self.sent.append(token)
-            seq += 1
-            moment += interval  # open loop: a late send does not push the next ones back
-
-    async def ping_steadily(self, rate: float, start: float, stop: float, echo: bool) -> None:
-        interval = 1 / rate
-        moment = start + random.random() * interval
-        # The case consumer answers a ping with {"type": "pong"}; the echo consumer returns the
-        # frame as it is, so it is sent a pong.
-        frame = json.dumps({"type": "pong" if echo else "ping"})
-        while moment < stop:
-            delay = moment - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._ping_sent.append(time.monotonic())
-            try:
-                await self.socket.send(frame)
-            except ConnectionClosed:
-                return
-            moment += interval
-
-    async def close(self) -> None:
-        if self.socket is not None:
-            self.closing = True
-            await self.socket.close()
-            await asyncio.gather(self.reader, return_exceptions=True)
-
-
-async def open_all(clients: list[Client], concurrency: int = 25) -> float:
-    gate = asyncio.Semaphore(concurrency)
-    began = time.monotonic()
-
-    async def one(client):
-        async with gate:
-            await client.connect()
-
-    await asyncio.gather(*(one(c) for c in clients))
-    return time.monotonic() - began
-
-
-def make_clients(ws_url: str, rooms: list[dict], headers, n: int, room_size: int, baseline: bool) -> list[Client]:
-    clients = []
-    for index in range(n):
-        room = rooms[index // room_size]
-        member = room["members"][index % room_size]
-        path = f"/ws/bench/broadcast/{room['case_id']}/" if baseline else f"/ws/cases/{room['reference']}/"
-        clients.append(Client(index, index // room_size, ws_url + path, headers[member]))
-    return clients
+# Runs: each opens its clients on a running server, measures, and returns its figures.
 
 
 async def chat_run(server: Server, rooms, headers, *, n, room_size, room_rate, seconds, drain, baseline) -> dict:
@@ -528,39 +329,6 @@ def main(argv=None) -> dict:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
         print(f"\nwritten to {args.json}")
     return result
-
-
-def report(result: dict) -> None:
-    print()
-    rows = []
-    for pair in result["runs"]:
-        some = pair["product"] or pair["baseline"]
-        empty = dict.fromkeys(["stored", "delivered_per_second", "p50_ms", "p99_ms", "lost"], "-")
-        p, b = pair["product"] or empty, pair["baseline"] or empty
-        rows.append([
-            f"{some['clients']} clients, {some['room_rate']:g}/s a room", some["clients"], some["rooms"],
-            some["sent_per_second"], f"{p['stored']}/{some['sent']}", p["delivered_per_second"], p["p50_ms"],
-            p["p99_ms"], p["lost"], b["delivered_per_second"], b["p50_ms"], b["p99_ms"], b["lost"],
-            pair["throughput_ratio"],
-        ])  # fmt: skip
-    print_table(
-        ["run", "clients", "rooms", "sent/s", "stored/sent", "delivered/s", "p50 ms", "p99 ms", "lost",
-         "base deliv/s", "base p50", "base p99", "base lost", "ratio"],
-        rows,
-    )  # fmt: skip
-    if result["echo"]:
-        print()
-        print_table(
-            ["round trip", "clients", "round trips", "p50 ms", "p99 ms"],
-            [[e["kind"], e["clients"], e["round_trips"], e["p50_ms"], e["p99_ms"]] for e in result["echo"]],
-        )
-    for label, idle in (("idle", result["idle"]), ("idle bare", result["idle_baseline"])):
-        if idle:
-            print(
-                f"\n{label}: {idle['sockets']} sockets on one worker ({idle['answering']} answering): RSS "
-                f"{idle['rss_before_mb']} → {idle['rss_after_mb']} MB (+{idle['rss_delta_mb']} MB, "
-                f"{idle['kib_per_socket']} KiB a socket)"
-            )
 
 
 if __name__ == "__main__":
