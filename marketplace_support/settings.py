@@ -143,7 +143,7 @@ else:
 CACHES = {
     "default": {
         "BACKEND": (
-            "django.core.cache.backends.redis.RedisCache"
+            "marketplace_support.redis_cache.RedisCache"
             if REDIS_URL
             else "django.core.cache.backends.locmem.LocMemCache"
         ),

@@ -181,7 +181,7 @@ def test_channel_layer_is_in_memory_without_redis_url():
 def test_cache_is_redis_when_redis_url_is_set_so_every_worker_shares_the_rate_limits():
     values = read_settings(production_env(REDIS_URL="redis://127.0.0.1:6379/0"))
 
-    assert values["CACHE_BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["CACHE_BACKEND"] == "marketplace_support.redis_cache.RedisCache"
     assert values["CACHE_LOCATION"] == "redis://127.0.0.1:6379/0"
 
 

@@ -261,12 +261,12 @@ def test_api_upload_one_past_the_limit_is_429(open_case, buyer):
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
 def test_counters_are_shared_by_every_worker_through_redis(settings, monkeypatch, buyer):
     """Two cache connections of their own, as two server processes have, count against one limit."""
-    from django.core.cache.backends.redis import RedisCache
+    from marketplace_support.redis_cache import RedisCache
 
     from disputes import ratelimits
 
     config = settings.CACHES["default"]
-    assert config["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert config["BACKEND"] == "marketplace_support.redis_cache.RedisCache"
     first, second = (RedisCache(config["LOCATION"], {"KEY_PREFIX": config["KEY_PREFIX"]}) for _ in range(2))
 
     monkeypatch.setattr(ratelimits, "cache", first)
