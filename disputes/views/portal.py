@@ -29,6 +29,7 @@ from disputes.views._forms import form_errors, form_ids, refused, submit_once
 from feedback.forms import TradeFeedbackForm
 from feedback.selectors import feedback_given, feedback_open_for, survey_pending_for
 from feedback.services import survey_answer
+from policies.selectors import dispute_policy_in_force
 
 
 @login_required
@@ -75,7 +76,8 @@ FILING_ORDERS_OFFERED = 50
 def case_file(request):
     orders = Order.objects.filter(buyer=request.user).exclude(status=Order.Status.CANCELLED)  # may be named
     chosen = orders.filter(external_id=request.GET.get("order", "")).first() if request.method == "GET" else None
-    offered = list(selectors.orders_open_for_filing(user=request.user, at=timezone.now())[:FILING_ORDERS_OFFERED])
+    now = timezone.now()
+    offered = list(selectors.orders_open_for_filing(user=request.user, at=now)[:FILING_ORDERS_OFFERED])
     if chosen and chosen not in offered:
         offered.insert(0, chosen)
     form = CaseFileForm(
@@ -108,8 +110,17 @@ def case_file(request):
             messages.success(request, f"Case {case.reference} is open. We have told the seller.")
             return redirect(case)
     order = form.named_order or chosen or (offered[0] if offered else None)
-    terms = selectors.filing_terms(order=order, at=timezone.now()) if order else None
-    context = {"form": form, "order": order, "terms": terms, "offered_cap": FILING_ORDERS_OFFERED}
+    terms = selectors.filing_terms(order=order, at=now) if order else None
+    # An order's terms exist only under a policy; with no order, the policy is looked up itself.
+    policy_in_force = terms is not None if order else dispute_policy_in_force(at=now) is not None
+    context = {
+        # Nothing to fill in when no case can be opened, unless the buyer sent it: what they wrote stays.
+        "form": form if policy_in_force or form.is_bound else None,
+        "order": order,
+        "terms": terms,
+        "policy_in_force": policy_in_force,
+        "offered_cap": FILING_ORDERS_OFFERED,
+    }
     return refused(render(request, "disputes/case_file.html", context), form)
 
 

@@ -148,3 +148,28 @@ def test_case_file_page_without_an_order_to_open_a_case_on_says_so(client_as, po
     assert "Late lamp" not in page.text
     [aside] = page.select("aside")
     assert "My orders" in text_of(aside)
+
+
+@pytest.mark.parametrize("url", ["/cases/new/", "/cases/new/?order={order}"])
+def test_case_file_page_without_a_policy_in_force_says_no_case_can_be_opened(client_as, buyer, seller, url):
+    order = factories.order(buyer=buyer, seller=seller, item_title="Desk lamp")
+
+    page = Page(client_as("buyer").get(url.format(order=order.external_id)))
+
+    assert page.response.status_code == 200
+    assert "No dispute policy is in force right now, so no case can be opened." in page.text
+    assert "You have no orders to open a case on" not in page.text
+    assert page.select("select") == [] and page.select("textarea") == []  # no form to fill in for nothing
+    assert "Open the case" not in page.text
+
+
+def test_case_file_sent_without_a_policy_in_force_is_refused_and_keeps_what_was_written(client_as, buyer, seller):
+    order = factories.order(buyer=buyer, seller=seller, item_title="Desk lamp")
+
+    page = Page(client_as("buyer").post("/cases/new/", {"submission": token(), "order": order.external_id, **FILING}))
+
+    assert "No dispute policy is in force, so no case can be opened right now." in page.alerts
+    assert text_of(page.one("textarea")) == FILING["description"]
+    assert selected(page) == [order.external_id]
+    assert "No dispute policy is in force right now, so no case can be opened." in page.text
+    assert not Case.objects.exists()
