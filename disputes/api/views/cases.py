@@ -1,6 +1,6 @@
 """Cases: list and file, detail, transitions, the return shipment, the proposal answer, history."""
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -136,38 +136,34 @@ TRANSITION_PARAMS = {
 ERROR_ALIASES = {"decide": {"kind": "outcome"}, "decide_appeal": {"kind": "outcome"}}
 
 
-class CaseTransitionApi(CaseWriteApi):
-    """Fire one transition of the case's state machine, by name, through its service."""
+class TransitionInput(serializers.Serializer):
+    name = serializers.ChoiceField(
+        choices=sorted(services.TRANSITION_SERVICES), help_text="One of the case's `actions`."
+    )
+    kind = serializers.ChoiceField(choices=Outcome.choices, required=False, help_text="make_offer: the remedy.")
+    amount = serializers.DecimalField(
+        **MONEY, required=False, allow_null=True, help_text="make_offer, decide, decide_appeal: a refund amount."
+    )
+    note = serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        help_text="make_offer, decline_claim, decline_offer, escalate, withdraw: a note.",
+    )
+    return_address = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, help_text="make_offer with a return."
+    )
+    grounds = serializers.CharField(max_length=2000, required=False, allow_blank=True, help_text="appeal: why.")
+    outcome = serializers.ChoiceField(
+        choices=Outcome.choices, required=False, help_text="decide, decide_appeal: the outcome."
+    )
+    rationale = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True, help_text="decide, decide_appeal: the policy reasons."
+    )
 
-    permission_classes = [IsAuthenticated, PeopleActOnCases]
 
-    @extend_schema_serializer(component_name="TransitionInput")
-    class InputSerializer(serializers.Serializer):
-        name = serializers.ChoiceField(
-            choices=sorted(services.TRANSITION_SERVICES), help_text="One of the case's `actions`."
-        )
-        kind = serializers.ChoiceField(choices=Outcome.choices, required=False, help_text="make_offer: the remedy.")
-        amount = serializers.DecimalField(
-            **MONEY, required=False, allow_null=True, help_text="make_offer, decide, decide_appeal: a refund amount."
-        )
-        note = serializers.CharField(
-            max_length=1000,
-            required=False,
-            allow_blank=True,
-            help_text="make_offer, decline_claim, decline_offer, escalate, withdraw: a note.",
-        )
-        return_address = serializers.CharField(
-            max_length=1000, required=False, allow_blank=True, help_text="make_offer with a return."
-        )
-        grounds = serializers.CharField(max_length=2000, required=False, allow_blank=True, help_text="appeal: why.")
-        outcome = serializers.ChoiceField(
-            choices=Outcome.choices, required=False, help_text="decide, decide_appeal: the outcome."
-        )
-        rationale = serializers.CharField(
-            max_length=5000, required=False, allow_blank=True, help_text="decide, decide_appeal: the policy reasons."
-        )
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         summary="Fire a transition",
         examples=[
             OpenApiExample(
@@ -185,12 +181,16 @@ class CaseTransitionApi(CaseWriteApi):
         description='`{"name": <one of the case\'s actions>, ...its parameters}`. A transition the case '
         "does not allow now is refused with 409, naming the state and the allowed actions; one that is "
         "not this user's to fire is 403.",
-        request=InputSerializer,
+        request=TransitionInput,
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={200: CaseDetailSerializer, **errors(400, 401, 403, 404, 409, 422)},
     )
-    def post(self, request, reference):
-        return super().post(request, reference)
+)
+class CaseTransitionApi(CaseWriteApi):
+    """Fire one transition of the case's state machine, by name, through its service."""
+
+    permission_classes = [IsAuthenticated, PeopleActOnCases]
+    input_serializer = TransitionInput
 
     def perform(self, request, case, data):
         name = data["name"]
@@ -203,52 +203,52 @@ class CaseTransitionApi(CaseWriteApi):
             raise
 
 
-class ReturnShipmentApi(CaseWriteApi):
-    """The buyer says the item is on its way back."""
+class ReturnShipmentInput(serializers.Serializer):
+    carrier = serializers.CharField(max_length=100)
+    tracking_number = serializers.CharField(max_length=100)
 
-    permission_classes = [IsAuthenticated, PeopleActOnCases]
 
-    @extend_schema_serializer(component_name="ReturnShipmentInput")
-    class InputSerializer(serializers.Serializer):
-        carrier = serializers.CharField(max_length=100)
-        tracking_number = serializers.CharField(max_length=100)
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         summary="Send the item back",
         examples=[
             OpenApiExample(
                 "Sent back", request_only=True, value={"carrier": "DHL", "tracking_number": "JD014600009999"}
             )
         ],
-        request=InputSerializer,
+        request=ReturnShipmentInput,
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={200: CaseDetailSerializer, **errors(400, 401, 403, 404, 409, 422)},
     )
-    def post(self, request, reference):
-        return super().post(request, reference)
+)
+class ReturnShipmentApi(CaseWriteApi):
+    """The buyer says the item is on its way back."""
+
+    permission_classes = [IsAuthenticated, PeopleActOnCases]
+    input_serializer = ReturnShipmentInput
 
     def perform(self, request, case, data):
         services.case_mark_return_shipped(case=case, buyer=request.user, **data)
 
 
+class ProposalAnswerInput(serializers.Serializer):
+    answer = serializers.ChoiceField(choices=["accept", "reject"])
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Answer the agent's proposal",
+        examples=[OpenApiExample("Accept", request_only=True, value={"answer": "accept"})],
+        request=ProposalAnswerInput,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={200: CaseDetailSerializer, **errors(400, 401, 403, 404, 409, 422)},
+    )
+)
 class ProposalAnswerApi(CaseWriteApi):
     """A party accepts or rejects the agent's proposal; when both accept, it is the outcome."""
 
     permission_classes = [IsAuthenticated, PeopleActOnCases]
-
-    @extend_schema_serializer(component_name="ProposalAnswerInput")
-    class InputSerializer(serializers.Serializer):
-        answer = serializers.ChoiceField(choices=["accept", "reject"])
-
-    @extend_schema(
-        summary="Answer the agent's proposal",
-        examples=[OpenApiExample("Accept", request_only=True, value={"answer": "accept"})],
-        request=InputSerializer,
-        parameters=[IDEMPOTENCY_PARAMETER],
-        responses={200: CaseDetailSerializer, **errors(400, 401, 403, 404, 409, 422)},
-    )
-    def post(self, request, reference):
-        return super().post(request, reference)
+    input_serializer = ProposalAnswerInput
 
     def perform(self, request, case, data):
         services.proposal_answer(case=case, party=request.user, accept=data["answer"] == "accept")

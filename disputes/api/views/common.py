@@ -44,13 +44,14 @@ def case_detail(request, reference: str, *, status_code=status.HTTP_200_OK) -> R
 
 
 class CaseWriteApi(APIView):
-    """A POST on one case: the case as this user sees it (else 404), the body checked by the
-    nested `InputSerializer` (else 400), `perform` (the service call), then the answer: what
-    `perform` returns through `answer_serializer`, or by default the case as the user now sees it.
+    """A POST on one case: the case as this user sees it (else 404), the body checked by
+    `input_serializer` (else 400), `perform` (the service call), then the answer: what `perform`
+    returns through `answer_serializer`, or by default the case as the user now sees it.
 
-    An operation overrides `post` only to document it (`extend_schema`) and calls this one."""
+    An operation documents its POST with `@extend_schema_view(post=extend_schema(...))` on its
+    class, which gives the class a `post` of its own to carry the schema."""
 
-    InputSerializer: type[serializers.Serializer]
+    input_serializer: type[serializers.Serializer]
     answer_serializer: type[serializers.Serializer] | None = None
     answer_many = False
     status_code = status.HTTP_200_OK
@@ -58,7 +59,7 @@ class CaseWriteApi(APIView):
     @idempotent
     def post(self, request, reference):
         case = selectors.case_get(user=request.user, reference=reference)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = self.perform(request, case, serializer.validated_data)
         if self.answer_serializer is None:

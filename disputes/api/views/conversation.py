@@ -6,7 +6,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    extend_schema_serializer,
+    extend_schema_view,
 )
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -44,25 +44,25 @@ class MessageListApi(APIView):
         return Response(MessageSerializer(messages, many=True, context={"request": request, "case": case}).data)
 
 
-class MessagePostApi(CaseWriteApi):
-    answer_serializer = MessageSerializer
-    status_code = status.HTTP_201_CREATED
+class MessageInput(serializers.Serializer):
+    body = serializers.CharField(max_length=Message.MAX_LENGTH)
+    internal = serializers.BooleanField(default=False, help_text="An internal note (agents only).")
 
-    @extend_schema_serializer(component_name="MessageInput")
-    class InputSerializer(serializers.Serializer):
-        body = serializers.CharField(max_length=Message.MAX_LENGTH)
-        internal = serializers.BooleanField(default=False, help_text="An internal note (agents only).")
 
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         summary="Write on the case",
         examples=[OpenApiExample("A message", request_only=True, value={"body": "Any news on my refund?"})],
         description="A message to the other party and our team; agents may write internal notes.",
-        request=InputSerializer,
+        request=MessageInput,
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={201: MessageSerializer, **errors(400, 401, 403, 404, 409, 422, 429)},
     )
-    def post(self, request, reference):
-        return super().post(request, reference)
+)
+class MessagePostApi(CaseWriteApi):
+    input_serializer = MessageInput
+    answer_serializer = MessageSerializer
+    status_code = status.HTTP_201_CREATED
 
     def perform(self, request, case, data):
         return message_post(case=case, author=request.user, body=data["body"], internal=data["internal"])
@@ -86,27 +86,27 @@ class EvidenceListApi(APIView):
         return Response(EvidenceSerializer(evidence, many=True, context={"request": request, "case": case}).data)
 
 
-class EvidenceAddApi(CaseWriteApi):
-    answer_serializer = EvidenceSerializer
-    answer_many = True
-    status_code = status.HTTP_201_CREATED
+class EvidenceInput(serializers.Serializer):
+    files = serializers.ListField(
+        child=serializers.FileField(max_length=255), help_text="JPEG, PNG, WebP or PDF; one bad file adds none."
+    )
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
-    @extend_schema_serializer(component_name="EvidenceInput")
-    class InputSerializer(serializers.Serializer):
-        files = serializers.ListField(
-            child=serializers.FileField(max_length=255), help_text="JPEG, PNG, WebP or PDF; one bad file adds none."
-        )
-        description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         summary="Add evidence (multipart)",
         description="One or more files in `files`; every file is checked, and one bad file adds none.",
-        request={"multipart/form-data": InputSerializer},
+        request={"multipart/form-data": EvidenceInput},
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={201: EvidenceSerializer(many=True), **errors(400, 401, 403, 404, 409, 422, 429)},
     )
-    def post(self, request, reference):
-        return super().post(request, reference)
+)
+class EvidenceAddApi(CaseWriteApi):
+    input_serializer = EvidenceInput
+    answer_serializer = EvidenceSerializer
+    answer_many = True
+    status_code = status.HTTP_201_CREATED
 
     def perform(self, request, case, data):
         return evidence_add(case=case, uploader=request.user, files=data["files"], description=data["description"])
