@@ -58,23 +58,31 @@ class CaseFileForm(OnceForm):
         widget=MultipleFileInput(attrs={"accept": EVIDENCE_ACCEPT}),
     )
 
-    def __init__(self, *args, orders, offered, **kwargs):
-        """`orders` are those the buyer may name; the list shows only `offered` (plus the one named)."""
+    def __init__(self, *args, orders, offered, named=None, **kwargs):
+        """`orders` are those the buyer may name; the list shows only `offered`, plus the order named,
+        selected: `named` (one of `orders`, from a link) or the valid one sent."""
         super().__init__(*args, **kwargs)
         self.fields["order"].queryset = orders
         self.fields["order"].label_from_instance = lambda o: (
             f"{o.item_title} · {o.external_id} · {o.amount} {o.currency}"
         )
         self.offered = list(offered)
-        self.named_order = None  # the valid order sent, kept when the service then refuses it
+        self.named_order = None  # the page speaks of it, also after the service refuses it
+        if named is not None:
+            self.fields["order"].initial = named
+            self._name(named)
         self._show_offered()
 
     def clean_order(self):
-        order = self.named_order = self.cleaned_data["order"]
-        if order not in self.offered:  # named although not offered: keep it selected on the page
-            self.offered.insert(0, order)
-            self._show_offered()
+        order = self.cleaned_data["order"]
+        self._name(order)
+        self._show_offered()
         return order
+
+    def _name(self, order):
+        self.named_order = order
+        if order not in self.offered:  # named although not offered: keep it listed, first
+            self.offered.insert(0, order)
 
     def _show_offered(self):
         # Not the field's own choices: those would list every order the queryset allows.

@@ -78,15 +78,7 @@ def case_file(request):
     chosen = orders.filter(external_id=request.GET.get("order", "")).first() if request.method == "GET" else None
     now = timezone.now()
     offered = list(selectors.orders_open_for_filing(user=request.user, at=now)[:FILING_ORDERS_OFFERED])
-    if chosen and chosen not in offered:
-        offered.insert(0, chosen)
-    form = CaseFileForm(
-        request.POST or None,
-        request.FILES or None,
-        orders=orders,
-        offered=offered,
-        initial={"order": chosen.external_id if chosen else None},
-    )
+    form = CaseFileForm(request.POST or None, request.FILES or None, orders=orders, offered=offered, named=chosen)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -109,7 +101,7 @@ def case_file(request):
         else:
             messages.success(request, f"Case {case.reference} is open. We have told the seller.")
             return redirect(case)
-    order = form.named_order or chosen or (offered[0] if offered else None)
+    order = form.named_order or (offered[0] if offered else None)
     terms = selectors.filing_terms(order=order, at=now) if order else None
     # An order's terms exist only under a policy; with no order, the policy is looked up itself.
     policy_in_force = terms is not None if order else dispute_policy_in_force(at=now) is not None
