@@ -4,7 +4,10 @@ The template only lays them out. A page of 25 rows spent most of its time lookin
 reversing a URL and formatting a deadline per row, and rendering each filter widget per page.
 """
 
+from collections.abc import Callable
+from datetime import datetime, tzinfo
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.http import QueryDict
@@ -14,34 +17,54 @@ from django.utils import timezone
 
 from disputes.filters import QueueFilter
 from disputes.forms import ConfirmForm
-from disputes.models import Case
+from disputes.models import Case, Reason
 from disputes.selectors import queue_row_actions
 from disputes.templatetags.desk import deadline, money
 
 
 def queue_rows(cases, agent) -> list[dict]:
     """The rows of a page of selectors.queue_page, as `agent` sees them."""
-    case_url = _by_reference("disputes:console-case")
-    now = timezone.now()
+    page = _Page(
+        case_url=_by_reference("disputes:console-case"),
+        now=timezone.now(),
+        zone=timezone.get_current_timezone(),
+        reasons=_labels(Reason),
+        states=_labels(Case.State),
+    )
     actions = queue_row_actions(cases=cases, user=agent)
-    return [_row(case, agent, action=action, case_url=case_url, now=now) for case, action in zip(cases, actions)]
+    return [_row(case, agent, action=action, page=page) for case, action in zip(cases, actions)]
 
 
-def _row(case, agent, *, action: str | None, case_url, now) -> dict:
+class _Page(NamedTuple):
+    """What every row of a page shares."""
+
+    case_url: Callable[[str], str]
+    now: datetime
+    zone: tzinfo
+    reasons: dict[str, str]
+    states: dict[str, str]
+
+
+def _labels(choices) -> dict[str, str]:
+    # Translated once a page: get_FOO_display() translates every label of its field for each row.
+    return {value: str(label) for value, label in choices.choices}
+
+
+def _row(case, agent, *, action: str | None, page: _Page) -> dict:
     return {
         "reference": case.reference,
-        "url": case_url(case.reference),
+        "url": page.case_url(case.reference),
         "item_title": case.item_title,
-        "reason": case.get_reason_display(),
+        "reason": page.reasons[case.reason],
         "claimed": money(case.amount_claimed, case.currency),
         "buyer": _full_name(case.buyer_first_name, case.buyer_last_name) or case.buyer_username,
         "seller": case.seller_username,
         "agent": _agent_name(case),
         "mine": case.agent_id == agent.pk,
-        "state": case.get_state_display(),
+        "state": page.states[case.state],
         "overdue": case.is_overdue,
         "raised_to_seniors": case.raised_to_seniors_at is not None,
-        "decide_by": deadline(case.agent_decision_due_at, now=now),
+        "decide_by": deadline(case.agent_decision_due_at, now=page.now, zone=page.zone),
         "action": action,
         "form": ConfirmForm(auto_id=False) if action in ("claim", "take_appeal") else None,
     }
