@@ -128,6 +128,11 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def __str__(self):
         return self.reference
 
+    @property
+    def state_fields(self):
+        # ConcurrentTransitionMixin's own looks among all ~35 fields for each case loaded.
+        return (self._meta.get_field("state"),)
+
     def get_absolute_url(self):
         return reverse("disputes:case-detail", kwargs={"reference": self.reference})
 

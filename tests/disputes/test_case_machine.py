@@ -568,3 +568,16 @@ def test_the_system_account_is_never_stored_able_to_sign_in(db):
     [first_read] = stored_as
     assert not first_read.has_usable_password() and not first_read.is_active
     assert is_system_user(first_read) and is_system_user(system)
+
+
+def test_a_case_moved_by_someone_else_since_it_was_loaded_is_not_saved_over_it(open_case, people):
+    """Two workers hold the same case: the one whose copy is stale cannot write its state back."""
+    from django.db import transaction
+    from django_fsm import ConcurrentTransition
+
+    stale = Case.objects.get(pk=open_case.pk)
+    fire("withdraw", reload(open_case), people["buyer"])
+
+    with pytest.raises(ConcurrentTransition), transaction.atomic():
+        stale.save()
+    assert reload(open_case).state != Case.State.OPEN
