@@ -2,7 +2,7 @@
 
 A list page holds up to 200 cases; loading each as model instances and walking DRF's fields was
 most of its time. So a listed case is built directly from its columns (`case_rows`, from
-`.values(*CASE_ROW_COLUMNS)`), and CaseSerializer's declared fields describe the same answer
+`.values(*CASE_ROW_COLUMNS, **CASE_ROW_VALUES)`), and CaseSerializer's declared fields describe the same answer
 for the schema. tests/api/test_case_serializer.py holds the two to the same answer.
 """
 
@@ -18,7 +18,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from disputes.api.filters import DEADLINE_COLUMNS, running_deadline
+from disputes.api.filters import RUNNING_DEADLINE_VALUES, case_running_deadline
 from disputes.api.serializers import OrderBriefSerializer, SideField, absolute_url, side_of
 from disputes.models import Case, Currency, Decision, Offer, Outcome, Reason, RefundInstruction, Remedy
 
@@ -86,7 +86,7 @@ class CaseSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(DeadlineSerializer(allow_null=True))
     def get_deadline(self, case):
-        deadline = running_deadline(case_columns(case))
+        deadline = case_running_deadline(case)
         return (
             {"name": deadline[0], "due_at": serializers.DateTimeField().to_representation(deadline[1])}
             if deadline
@@ -94,25 +94,30 @@ class CaseSerializer(serializers.ModelSerializer):
         )
 
     def get_overdue(self, case) -> bool:
-        deadline = running_deadline(case_columns(case))
+        deadline = case_running_deadline(case)
         return deadline is not None and deadline[1] < timezone.now()
 
 
 # The columns a listed case is built from, by `.values()` name: a list loads these and no others.
 CASE_ROW_COLUMNS = [
     *("id", "state", "reason", "requested_outcome", "amount_claimed", "currency", "outcome", "refund_amount"),
-    *("filed_at", "updated_at", "resolved_at", "closed_at", *DEADLINE_COLUMNS),
+    *("filed_at", "updated_at", "resolved_at", "closed_at"),
     *("order__external_id", "order__item_title", "order__amount", "order__currency", "order__status"),
     *("buyer__username", "seller__username"),
 ]
+CASE_ROW_VALUES = RUNNING_DEADLINE_VALUES  # the running deadline's name and time
 _READ_COLUMN = {column: attrgetter(column.replace("__", ".")) for column in CASE_ROW_COLUMNS}
 _STATE_LABELS = dict(Case.State.choices)
 _REFERENCE_MARK = "MS-0"
 
 
 def case_columns(case: Case) -> dict:
-    """A loaded case's CASE_ROW_COLUMNS, as `.values()` would give them."""
-    return {column: read(case) for column, read in _READ_COLUMN.items()}
+    """A loaded case's CASE_ROW_COLUMNS and CASE_ROW_VALUES, as `.values()` would give them."""
+    name, due_at = case_running_deadline(case) or (None, None)
+    return {column: read(case) for column, read in _READ_COLUMN.items()} | {
+        "deadline_name": name,
+        "deadline_due_at": due_at,
+    }
 
 
 class RowFormat:
@@ -139,7 +144,7 @@ def _money(amount: Decimal | None) -> str | None:
 
 
 def case_rows(rows: Iterable[Mapping], *, request) -> list[dict]:
-    """Listed cases, from `.values(*CASE_ROW_COLUMNS)` rows."""
+    """Listed cases, from `.values(*CASE_ROW_COLUMNS, **CASE_ROW_VALUES)` rows."""
     row_format = RowFormat(request)
     return [case_row(columns, row_format) for columns in rows]
 
@@ -148,7 +153,7 @@ def case_row(columns: Mapping, row_format: RowFormat) -> dict:
     """One listed case: what CaseSerializer's declared fields give, from its columns."""
     reference = f"{Case.REFERENCE_PREFIX}{columns['id']:06d}"  # as Case.reference
     state = columns["state"]
-    deadline = running_deadline(columns)
+    due_at = columns["deadline_due_at"]
     when = row_format.when
     return {
         "reference": reference,
@@ -170,8 +175,8 @@ def case_row(columns: Mapping, row_format: RowFormat) -> dict:
         "seller": columns["seller__username"],
         "outcome": columns["outcome"] or None,
         "refund_amount": _money(columns["refund_amount"]),
-        "deadline": {"name": deadline[0], "due_at": when(deadline[1])} if deadline else None,
-        "overdue": deadline is not None and deadline[1] < row_format.now,
+        "deadline": {"name": columns["deadline_name"], "due_at": when(due_at)} if due_at else None,
+        "overdue": due_at is not None and due_at < row_format.now,
         "filed_at": when(columns["filed_at"]),
         "updated_at": when(columns["updated_at"]),
         "resolved_at": when(columns["resolved_at"]),

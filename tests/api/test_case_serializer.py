@@ -10,7 +10,13 @@ from django.utils import timezone
 from rest_framework import serializers
 from zeal import zeal_ignore
 
-from disputes.api.serializers_cases import CASE_ROW_COLUMNS, CaseDetailSerializer, CaseSerializer, case_rows
+from disputes.api.serializers_cases import (
+    CASE_ROW_COLUMNS,
+    CASE_ROW_VALUES,
+    CaseDetailSerializer,
+    CaseSerializer,
+    case_rows,
+)
 from disputes.models import Case
 from tests.api.conftest import service_account, token_client
 
@@ -38,7 +44,11 @@ def declared(serializer_class, case, request) -> dict:
 
 @pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles", "Asia/Kolkata"])
 def test_a_listed_case_is_what_its_declared_fields_give(every_state, request_, zone):
-    rows = Case.objects.filter(pk__in=[case.pk for case in every_state]).order_by("pk").values(*CASE_ROW_COLUMNS)
+    rows = (
+        Case.objects.filter(pk__in=[case.pk for case in every_state])
+        .order_by("pk")
+        .values(*CASE_ROW_COLUMNS, **CASE_ROW_VALUES)
+    )
     with timezone.override(zone):
         listed = case_rows(rows, request=request_)
         for case, built in zip(every_state, listed, strict=True):
@@ -62,3 +72,22 @@ def test_a_page_of_cases_reads_the_same_over_http(every_state, request_):
     assert {row["reference"] for row in rows} == set(by_reference)
     for row in rows:
         assert row == declared(CaseSerializer, by_reference[row["reference"]], request)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("state", Case.State.values)
+def test_the_database_finds_the_running_deadline_as_the_rule_does(open_case, state):
+    from itertools import product
+
+    from disputes.api.filters import DEADLINE_COLUMNS, RUNNING_DEADLINE_VALUES, case_running_deadline
+
+    moment = timezone.now()
+    choices = [[None, moment] if Case._meta.get_field(column).null else [moment] for column in DEADLINE_COLUMNS]
+    for filled in product(*choices):
+        columns = dict(zip(DEADLINE_COLUMNS, filled, strict=True))
+        Case.objects.filter(pk=open_case.pk).update(state=state, **columns)
+        found = Case.objects.filter(pk=open_case.pk).values(**RUNNING_DEADLINE_VALUES).get()
+        rule = case_running_deadline(Case.objects.get(pk=open_case.pk))
+
+        running = (found["deadline_name"], found["deadline_due_at"]) if found["deadline_due_at"] else None
+        assert running == rule, columns

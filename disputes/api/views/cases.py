@@ -13,7 +13,13 @@ from disputes.api.filters import CaseFilter, NewestFirstPagination
 from disputes.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from disputes.api.permissions import PeopleActOnCases
 from disputes.api.serializers import HistoryEntrySerializer
-from disputes.api.serializers_cases import CASE_ROW_COLUMNS, CaseDetailSerializer, CaseSerializer, case_rows
+from disputes.api.serializers_cases import (
+    CASE_ROW_COLUMNS,
+    CASE_ROW_VALUES,
+    CaseDetailSerializer,
+    CaseSerializer,
+    case_rows,
+)
 from disputes.api.views.common import MONEY, CaseWriteApi, case_detail, errors
 from disputes.exceptions import InvalidInput
 from disputes.models import Outcome, Reason, Remedy
@@ -29,7 +35,7 @@ class CaseListApi(generics.ListAPIView):
     def get_queryset(self):
         # What a row shows and no more, as plain values: no model instances to build, and only
         # the joins and columns a row reads.
-        return selectors.case_list(user=self.request.user).values(*CASE_ROW_COLUMNS)
+        return selectors.case_list(user=self.request.user).values(*CASE_ROW_COLUMNS, **CASE_ROW_VALUES)
 
     def filter_queryset(self, queryset):
         # Most reads ask for no filter: then there is nothing to check, and no filter form to build.
