@@ -33,6 +33,7 @@ from disputes.services.presence import viewer_join, viewer_leave
 
 NOT_SIGNED_IN, NOT_ALLOWED, NOT_FOUND, SESSION_ENDED = 4401, 4403, 4404, 4000
 TRY_AGAIN_LATER = 1013
+CLOSED_ABNORMALLY = 1006  # what a server reports for a client gone without a closing handshake
 MAX_FRAME_BYTES = 16 * 1024
 MAX_MESSAGE_ID = 2**63 - 1  # the largest id the database holds
 MESSAGES_PER_WINDOW, WINDOW_SECONDS = 5, 10
@@ -72,15 +73,29 @@ class _DeskConsumer(AsyncWebsocketConsumer):
         # The channel layer (Redis) or the database going away must end a socket with a close the
         # client retries on (1013 Try Again Later), not a dropped connection or a failed handshake.
         accepted = False
+        client_left = None
 
         async def tracking_send(message):
-            nonlocal accepted
+            nonlocal accepted, client_left
             accepted = accepted or message["type"] == "websocket.accept"
-            await send(message)
+            try:
+                await send(message)
+            except OSError as error:  # ASGI 2.4: the client has gone (uvicorn's ClientDisconnected)
+                client_left = error
+                raise
 
         try:
             await super().__call__(scope, receive, tracking_send)
         except (RedisError, OSError, OperationalError, InterfaceError) as error:
+            if error is client_left:
+                # Not a failure: what the client sent was handled (a message posted is stored); only
+                # the reply found no one. Leave as on any disconnect, which the server will not send now.
+                logger.debug("A socket's client left before a frame reached it (%r)", error)
+                try:
+                    await self.disconnect(CLOSED_ABNORMALLY)
+                except (RedisError, OSError, OperationalError, InterfaceError) as failure:
+                    logger.warning("A socket's client left; the channel layer or the database failed (%r)", failure)
+                return
             logger.warning("Closing a socket: the channel layer or the database failed (%r)", error)
             with suppress(Exception):  # the client may be gone already
                 if not accepted:

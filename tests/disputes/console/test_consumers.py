@@ -11,6 +11,7 @@ person's sockets (delivered after every broadcast queued before it: messages, no
 """
 
 import asyncio
+import logging
 import threading
 
 import pytest
@@ -52,14 +53,16 @@ def signed_in_client(user) -> Client:
 class Socket:
     """A browser tab's socket: a communicator plus the page's session."""
 
-    def __init__(self, path: str, *, user=None, client: Client | None = None, origin: bytes | None = ORIGIN):
+    def __init__(
+        self, path: str, *, user=None, client: Client | None = None, origin: bytes | None = ORIGIN, app=application
+    ):
         headers = []
         if origin is not None:
             headers.append((b"origin", origin))
         if client is not None:
             headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
         self.user_id = getattr(user, "pk", None)
-        self.ws = WebsocketCommunicator(application, path, headers=headers)
+        self.ws = WebsocketCommunicator(app, path, headers=headers)
 
     async def connect(self):
         return await self.ws.connect(timeout=TIMEOUT)
@@ -108,10 +111,12 @@ async def sockets():
     """Open sockets as the people of a test; every one is closed at the end."""
     opened: list[Socket] = []
 
-    async def open_socket(path: str, user=None, *, client: Client | None = None, origin=ORIGIN, expect_accept=True):
+    async def open_socket(
+        path: str, user=None, *, client: Client | None = None, origin=ORIGIN, expect_accept=True, app=application
+    ):
         if user is not None and client is None:
             client = await database_sync_to_async(signed_in_client)(user)
-        socket = Socket(path, user=user, client=client, origin=origin)
+        socket = Socket(path, user=user, client=client, origin=origin, app=app)
         opened.append(socket)
         connected, _ = await socket.connect()
         if expect_accept:
@@ -610,6 +615,46 @@ async def test_presence_lists_the_agents_who_have_the_case_open(sockets, desk):
     await ben.disconnect()
     assert await ana.receive() == {"type": "presence", "viewers": ["Ana Lopez"]}
     await buyer.assert_nothing_broadcast()  # parties are not told who is working on it
+
+
+class ClientDisconnected(OSError):
+    """What an ASGI server raises from `send` once the client has gone (ASGI 2.4; uvicorn's)."""
+
+
+def served_until(left: asyncio.Event):
+    """The desk behind a server whose client goes away once `left` is set: every send then raises."""
+
+    async def served(scope, receive, send):
+        async def server_send(message):
+            if left.is_set():
+                raise ClientDisconnected()
+            await send(message)
+
+        return await application(scope, receive, server_send)
+
+    return served
+
+
+async def test_agent_whose_client_leaves_while_a_message_posts_leaves_as_on_a_close(sockets, desk, caplog):
+    case = desk["case"]
+    buyer = await sockets(room(case), desk["buyer"])
+    ben = await sockets(room(case), desk["colleague"])
+    assert await ben.receive() == {"type": "presence", "viewers": ["Ben Okafor"]}
+    left = asyncio.Event()
+    ana = await sockets(room(case), desk["agent"], app=served_until(left))
+    both = {"type": "presence", "viewers": ["Ben Okafor", "Ana Lopez"]}
+    assert await ana.receive() == both and await ben.receive() == both
+
+    with caplog.at_level("DEBUG", logger="disputes.consumers"):
+        left.set()  # the acknowledgement of what follows finds no one
+        await ana.send({"type": "message.send", "body": "Could you send a photo of the box?"})
+        await ana.ws.wait(TIMEOUT)  # the socket ends, raising nothing
+
+    posted = [(frame["type"], frame["body"]) for frame in (await buyer.receive(), await ben.receive())]
+    assert posted == [("message", "Could you send a photo of the box?")] * 2
+    assert await database_sync_to_async(messages_on)(case) == [("Could you send a photo of the box?", False)]
+    assert await ben.receive() == {"type": "presence", "viewers": ["Ben Okafor"]}  # Ana no longer shown
+    assert [record for record in caplog.records if record.levelno >= logging.WARNING] == []
 
 
 # Signing out
