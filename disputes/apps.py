@@ -7,8 +7,9 @@ class DisputesConfig(AppConfig):
     verbose_name = "Disputes"
 
     def ready(self):
-        from disputes import backends, middleware, notifications, realtime, selectors  # noqa: F401  (signals)
+        from disputes import backends, middleware, notifications, realtime  # noqa: F401  (signals)
         from disputes.api import webhooks  # noqa: F401  (subscribe to case events)
         from disputes.roles import ensure_staff_groups
+        from disputes.selectors import queue  # noqa: F401  (a changed case forgets the queue counts)
 
         post_migrate.connect(ensure_staff_groups, sender=self)

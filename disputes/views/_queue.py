@@ -18,12 +18,12 @@ from django.utils import timezone
 from disputes.filters import QueueFilter
 from disputes.forms import ConfirmForm
 from disputes.models import Case, Reason
-from disputes.selectors import queue_row_actions
+from disputes.selectors.queue import queue_row_actions
 from disputes.templatetags.desk import deadline, money
 
 
 def queue_rows(cases, agent) -> list[dict]:
-    """The rows of a page of selectors.queue_page, as `agent` sees them."""
+    """The rows of a page of selectors.queue.queue_page, as `agent` sees them."""
     page = _Page(
         case_url=_by_reference("disputes:console-case"),
         now=timezone.now(),

@@ -35,6 +35,7 @@ from disputes.forms import (
 from disputes.models import Case
 from disputes.permissions import is_agent_user
 from disputes.presenters import case_timeline, console_actions, pending_offer
+from disputes.selectors import queue as queue_selectors
 from disputes.services.conversation import message_post
 from disputes.views._forms import form_ids, submit_once
 from disputes.views._queue import filter_fields, queue_rows
@@ -85,12 +86,12 @@ def queue(request, status=200):
     filters = request.GET if request.method == "GET" else None
     # Most visits filter nothing: the FilterSet (copying its filters, checking its form) only when asked.
     filterset = None
-    if selectors.queue_filtered(filters):
-        filterset = selectors.queue_filter(user=request.user, filters=filters)
-    cases = filterset.qs if filterset is not None else selectors.queue_list(user=request.user)
+    if queue_selectors.queue_filtered(filters):
+        filterset = queue_selectors.queue_filter(user=request.user, filters=filters)
+    cases = filterset.qs if filterset is not None else queue_selectors.queue_list(user=request.user)
     cursor = request.GET.get("cursor") if request.method == "GET" else None
-    page = selectors.queue_page(cases=cases, cursor=cursor)
-    counts = selectors.queue_counts(user=request.user, filters=filters)
+    page = queue_selectors.queue_page(cases=cases, cursor=cursor)
+    counts = queue_selectors.queue_counts(user=request.user, filters=filters)
     context = {
         "filters_changed": filterset is not None and filterset.form.has_changed(),
         "filter_errors": filterset is not None and bool(filterset.errors),
@@ -142,7 +143,7 @@ def _state_tabs(filters, counts) -> list[tuple[str, str, str, bool]]:
 
 def count_label(count: int) -> str:
     """A queue count as shown: counting stops past the cap."""
-    return f"{selectors.QUEUE_COUNT_CAP}+" if count > selectors.QUEUE_COUNT_CAP else str(count)
+    return f"{queue_selectors.QUEUE_COUNT_CAP}+" if count > queue_selectors.QUEUE_COUNT_CAP else str(count)
 
 
 @agent_required

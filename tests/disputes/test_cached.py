@@ -16,7 +16,7 @@ from disputes import cached, services
 from disputes.models import Case
 from disputes.permissions import is_agent_user, is_senior_agent_user
 from disputes.roles import SENIOR_AGENTS, SUPPORT_AGENTS
-from disputes.selectors import QUEUE_COUNT_SECONDS
+from disputes.selectors.queue import QUEUE_COUNT_SECONDS
 from disputes.services.accounts import profile_update
 from tests import factories
 from tests.disputes.case_states import bring_to

@@ -15,8 +15,9 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from disputes import selectors, services
+from disputes import services
 from disputes.models import Case, Order
+from disputes.selectors import queue as queue_selectors
 from disputes.views import portal
 from tests import factories
 from tests.disputes.case_states import bring_to
@@ -55,7 +56,7 @@ def client_as(buyer):
 
 @pytest.fixture
 def small_pages(monkeypatch):
-    monkeypatch.setattr(selectors, "QUEUE_LIMIT", PAGE)
+    monkeypatch.setattr(queue_selectors, "QUEUE_LIMIT", PAGE)
     monkeypatch.setattr(portal, "CASES_PER_PAGE", PAGE)
     monkeypatch.setattr(portal, "ORDERS_PER_PAGE", PAGE)
 
@@ -119,7 +120,7 @@ def test_queue_case_leaving_it_between_two_pages_shifts_nothing(console_client, 
 
 
 def test_queue_past_the_count_cap_says_so_instead_of_counting_on(console_client, policy, buyer, seller, monkeypatch):
-    monkeypatch.setattr(selectors, "QUEUE_COUNT_CAP", 2)
+    monkeypatch.setattr(queue_selectors, "QUEUE_COUNT_CAP", 2)
     escalated(buyer, seller, 3)
 
     page = Page(console_client("agent").get("/console/"))

@@ -1,13 +1,13 @@
 """What each queue row offers, decided by the selector from the state machine and the agent's rank."""
 
-from disputes import selectors
+from disputes.selectors.queue import queue_filter, queue_page, queue_row_actions
 from tests.disputes.case_states import bring_to
 from tests.disputes.console.test_console_queue import escalate, file_case
 
 
 def actions_for(user):
-    page = selectors.queue_page(cases=selectors.queue_filter(user=user).qs, cursor=None)
-    return dict(zip((case.reference for case in page.rows), selectors.queue_row_actions(cases=page.rows, user=user)))
+    page = queue_page(cases=queue_filter(user=user).qs, cursor=None)
+    return dict(zip((case.reference for case in page.rows), queue_row_actions(cases=page.rows, user=user)))
 
 
 def test_queue_row_actions_offer_claim_and_the_appeal_by_rank(policy, buyer, seller, agent, senior):
@@ -23,8 +23,8 @@ def test_queue_row_actions_offer_claim_and_the_appeal_by_rank(policy, buyer, sel
 def test_queue_row_actions_cost_no_query(policy, buyer, seller, agent, django_assert_num_queries):
     escalate(file_case(buyer, seller))
     bring_to("appealed", file_case(buyer, seller))
-    page = selectors.queue_page(cases=selectors.queue_filter(user=agent).qs, cursor=None)
+    page = queue_page(cases=queue_filter(user=agent).qs, cursor=None)
     agent.has_perm("disputes.mediate_case")  # a person's permissions load once, not per row
 
     with django_assert_num_queries(0):
-        assert selectors.queue_row_actions(cases=page.rows, user=agent) == ["claim", "seniors_only"]
+        assert queue_row_actions(cases=page.rows, user=agent) == ["claim", "seniors_only"]
