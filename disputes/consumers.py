@@ -27,7 +27,7 @@ from disputes.models import Case
 from disputes.permissions import can_view_case, is_agent, is_agent_user, is_case_party
 from disputes.presenters import case_status
 from disputes.ratelimits import RateLimited
-from disputes.realtime import case_agents_group, case_group, message_frame, queue_group, user_group
+from disputes.realtime import case_agents_group, case_group, message_frame, queue_group, sends_handed_to, user_group
 from disputes.services.conversation import message_post
 from disputes.services.presence import viewer_join, viewer_leave
 
@@ -55,7 +55,8 @@ class _OnMessageThreads(SyncToAsync):
     def thread_handler(self, loop, *args, **kwargs):
         close_old_connections()
         try:
-            return super().thread_handler(loop, *args, **kwargs)
+            with sends_handed_to(loop):
+                return super().thread_handler(loop, *args, **kwargs)
         finally:
             close_old_connections()
 

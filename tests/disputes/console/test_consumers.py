@@ -311,6 +311,34 @@ async def test_message_is_committed_before_it_is_broadcast(sockets, desk, monkey
     assert (row.case_id, row.body, row.is_internal) == (case.pk, "Here is the courier's receipt.", False)
 
 
+async def test_message_is_stored_and_acknowledged_when_its_broadcast_fails(sockets, desk, monkeypatch, caplog):
+    """The post's thread hands the broadcast to the socket server's loop without waiting: a channel
+    layer that fails then is logged, and the sender still has their message stored and acknowledged."""
+    layer = get_channel_layer()
+    group_send = layer.group_send
+
+    async def failing(group, payload):
+        if payload["type"] == "case.message":
+            raise ConnectionError("the channel layer is gone")
+        await group_send(group, payload)
+
+    monkeypatch.setattr(layer, "group_send", failing)
+    case = desk["case"]
+    seller = await sockets(room(case), desk["seller"])
+
+    with caplog.at_level(logging.ERROR, logger="disputes.realtime"):
+        ack = await seller.post("Sent while the layer is down.")
+        for _ in range(100):
+            if "Could not broadcast case.message" in caplog.text:
+                break
+            await asyncio.sleep(0.01)
+
+    assert ack["type"] == "sent"
+    assert (await database_sync_to_async(stored)(ack["id"])).body == "Sent while the layer is down."
+    assert "Could not broadcast case.message" in caplog.text
+    await seller.assert_no_more_replies()  # the socket stays open and answers
+
+
 async def test_empty_message_gets_an_error_frame_and_stores_nothing(sockets, desk):
     case = desk["case"]
     buyer = await sockets(room(case), desk["buyer"])
