@@ -23,7 +23,7 @@ def route(viewname):
 
 @lru_cache(maxsize=256)
 def _reversed(viewname, prefix, urlconf):
-    return reverse(viewname, urlconf=urlconf)  # under `prefix`: reverse() reads the same one
+    return reverse(viewname, urlconf=urlconf)  # `prefix` only keys the cache: reverse() reads it itself
 
 
 @receiver(setting_changed, dispatch_uid="desk.routes_changed")
