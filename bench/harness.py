@@ -66,7 +66,8 @@ def session_cookies(username: str) -> dict[str, str]:
 class Server:
     """`with Server(kind, workers=2) as server:` the desk served at `server.url`.
 
-    kind: "asgi" (uvicorn, HTTP and WebSockets) or "wsgi" (gunicorn, threaded workers, HTTP only).
+    kind: "asgi" (uvicorn, HTTP and WebSockets) or "wsgi" (gunicorn, HTTP only; one thread a
+    worker by default, as the README's production layout runs it).
     app: the ASGI application uvicorn serves (e.g. "bench.asgi:application" for the socket baselines).
     """
 
@@ -75,7 +76,7 @@ class Server:
         kind: str = "asgi",
         *,
         workers: int = 2,
-        threads: int = 4,
+        threads: int = 1,
         database_url: str = DEFAULT_DATABASE_URL,
         redis_url: str = DEFAULT_REDIS_URL,
         env: dict[str, str] | None = None,
@@ -95,7 +96,7 @@ class Server:
             "REDIS_URL": redis_url,
             # Under ASGI each request's sync code runs on a pool thread and a persistent connection
             # stays with its thread, so they pile up until PostgreSQL refuses more: Django's advice
-            # is none under ASGI. Gunicorn's threads keep theirs.
+            # is none under ASGI. Gunicorn's workers keep theirs.
             "DATABASE_CONN_MAX_AGE": "60" if kind == "wsgi" else "0",
             "DJANGO_MEDIA_ROOT": str(Path(self.folder.name) / "media"),
             "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",

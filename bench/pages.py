@@ -5,7 +5,7 @@
 
 Each case count has its own PostgreSQL database (desk_pages_1k, desk_pages_100k, desk_pages_1m),
 filled by bench/seed.py the first time (`--reseed` fills it again), migrated and analysed. Every
-server kind asked for (uvicorn for "asgi", gunicorn threads for "wsgi"; two workers each) serves it
+server kind asked for (uvicorn for "asgi", gunicorn for "wsgi"; two workers each) serves it
 at once, and under the same closed-loop load, in short slices taken in turn (`--rounds`), we measure
 
     queue      /console/              as bench-agent      vs /bench/baseline/?rows=<rows shown>
