@@ -76,13 +76,12 @@ def send_to_group(group: str, payload: dict) -> None:
     if layer is None:
         return
     loop = getattr(_handing_over, "loop", None)
-    if loop is not None:
-        sending = asyncio.run_coroutine_threadsafe(layer.group_send(group, payload), loop)
-        sending.add_done_callback(lambda done: _failed(done, group, payload))
-        return
     try:
-        async_to_sync(layer.group_send)(group, payload)
-    except Exception:
+        if loop is None:
+            async_to_sync(layer.group_send)(group, payload)
+        else:
+            _hand_over(loop, layer.group_send(group, payload), group, payload)
+    except Exception:  # the layer, or the loop gone (the server stopping)
         logger.exception("Could not broadcast %s to %s", payload.get("type"), group)
 
 
@@ -101,6 +100,15 @@ def sends_handed_to(loop: asyncio.AbstractEventLoop):
         yield
     finally:
         _handing_over.loop = None
+
+
+def _hand_over(loop, sending, group: str, payload: dict) -> None:
+    try:
+        future = asyncio.run_coroutine_threadsafe(sending, loop)
+    except RuntimeError:
+        sending.close()  # never to run: no "never awaited" warning
+        raise
+    future.add_done_callback(lambda done: _failed(done, group, payload))
 
 
 def _failed(sending, group: str, payload: dict) -> None:

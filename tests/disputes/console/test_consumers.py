@@ -339,6 +339,17 @@ async def test_message_is_stored_and_acknowledged_when_its_broadcast_fails(socke
     await seller.assert_no_more_replies()  # the socket stays open and answers
 
 
+def test_a_broadcast_handed_to_a_stopped_socket_server_is_logged_not_raised(caplog):
+    """A post committed while its worker shuts down: the change stands, the missed send is logged."""
+    stopped = asyncio.new_event_loop()
+    stopped.close()
+
+    with caplog.at_level(logging.ERROR, logger="disputes.realtime"), realtime.sends_handed_to(stopped):
+        realtime.send_to_group(realtime.case_group(1), {"type": "case.changed", "event": "x", "state": "open"})
+
+    assert "Could not broadcast case.changed" in caplog.text
+
+
 async def test_empty_message_gets_an_error_frame_and_stores_nothing(sockets, desk):
     case = desk["case"]
     buyer = await sockets(room(case), desk["buyer"])
