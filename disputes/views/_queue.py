@@ -1,4 +1,5 @@
-"""What a queue page shows, worked out once in Python: its rows and its filter form's fields.
+"""What a queue page shows, worked out once in Python: its rows, its filter form's fields, its tabs
+and the query strings of its other pages.
 
 The template only lays them out. A page of 25 rows spent most of its time looking up attributes,
 reversing a URL and formatting a deadline per row, and rendering each filter widget per page.
@@ -15,9 +16,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from disputes.filters import QueueFilter
+from disputes.filters import QUEUE_STATES, QueueFilter
 from disputes.forms import ConfirmForm
 from disputes.models import Case, Reason
+from disputes.selectors import queue as queue_selectors
 from disputes.selectors.queue import queue_row_actions
 from disputes.templatetags.desk import deadline, money
 
@@ -103,3 +105,32 @@ def _filter_fields(query: str) -> str:
     # fixed order, is rendered once per process; most pages send none.
     form = QueueFilter(QueryDict(query), queryset=Case.objects.none(), user=None).form
     return render_to_string("disputes/console/_queue_filters.html", {"form": form})
+
+
+def page_query(filters, cursor: str | None) -> str:
+    """The query string of another page of the same list: the filters kept, `cursor` set."""
+    query = filters.copy() if filters is not None else QueryDict(mutable=True)
+    query.pop("fragment", None)
+    query.pop("cursor", None)
+    if cursor:
+        query["cursor"] = cursor
+    return query.urlencode()
+
+
+def state_tabs(filters, counts) -> list[tuple[str, str, str, bool]]:
+    """(label, query string, count, current) per state, keeping the other filters."""
+    others = filters.copy() if filters is not None else QueryDict(mutable=True)
+    current = others.pop("state", [""])[-1]
+    others.pop("fragment", None)
+    others.pop("cursor", None)
+    tabs = [("All", others.urlencode(), count_label(counts["total"]), not current)]
+    for state in QUEUE_STATES:
+        query = others.copy()
+        query["state"] = state.value
+        tabs.append((state.label, query.urlencode(), count_label(counts[state.value]), current == state.value))
+    return tabs
+
+
+def count_label(count: int) -> str:
+    """A queue count as shown: counting stops past the cap."""
+    return f"{queue_selectors.QUEUE_COUNT_CAP}+" if count > queue_selectors.QUEUE_COUNT_CAP else str(count)

@@ -12,7 +12,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse, QueryDict
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -38,7 +38,7 @@ from disputes.presenters import case_timeline, console_actions, pending_offer
 from disputes.selectors import queue as queue_selectors
 from disputes.services.conversation import message_post
 from disputes.views._forms import form_ids, submit_once
-from disputes.views._queue import filter_fields, queue_rows
+from disputes.views._queue import count_label, filter_fields, page_query, queue_rows, state_tabs
 from feedback.selectors import feedback_scores, seller_performance
 
 EVIDENCE_DUE_BY_DEFAULT = timedelta(hours=48)
@@ -97,12 +97,12 @@ def queue(request, status=200):
         "filter_errors": filterset is not None and bool(filterset.errors),
         "rows": queue_rows(page.rows, request.user),
         "counts": counts,
-        "tabs": _state_tabs(filters, counts),
+        "tabs": state_tabs(filters, counts),
         "total_label": count_label(counts["total"]),
         "overdue_label": count_label(counts["overdue"]),
         "page": page,
-        "next_query": _page_query(filters, page.next_cursor),
-        "first_query": _page_query(filters, None),
+        "next_query": page_query(filters, page.next_cursor),
+        "first_query": page_query(filters, None),
     }
     if request.GET.get("fragment"):
         return render(request, "disputes/console/_queue_live.html", context, status=status)
@@ -115,35 +115,6 @@ def queue(request, status=200):
         initial={"available": "0" if context["available"] else "1"}, auto_id=form_ids("availability")
     )
     return render(request, "disputes/console/queue.html", context, status=status)
-
-
-def _page_query(filters, cursor: str | None) -> str:
-    """The query string of another page of the same list: the filters kept, `cursor` set."""
-    query = filters.copy() if filters is not None else QueryDict(mutable=True)
-    query.pop("fragment", None)
-    query.pop("cursor", None)
-    if cursor:
-        query["cursor"] = cursor
-    return query.urlencode()
-
-
-def _state_tabs(filters, counts) -> list[tuple[str, str, str, bool]]:
-    """(label, query string, count, current) per state, keeping the other filters."""
-    others = filters.copy() if filters is not None else QueryDict(mutable=True)
-    current = others.pop("state", [""])[-1]
-    others.pop("fragment", None)
-    others.pop("cursor", None)
-    tabs = [("All", others.urlencode(), count_label(counts["total"]), not current)]
-    for state in QUEUE_STATES:
-        query = others.copy()
-        query["state"] = state.value
-        tabs.append((state.label, query.urlencode(), count_label(counts[state.value]), current == state.value))
-    return tabs
-
-
-def count_label(count: int) -> str:
-    """A queue count as shown: counting stops past the cap."""
-    return f"{queue_selectors.QUEUE_COUNT_CAP}+" if count > queue_selectors.QUEUE_COUNT_CAP else str(count)
 
 
 @agent_required
