@@ -329,18 +329,22 @@ def agent_is_available(*, user) -> bool:
     return AgentStatus.objects.filter(agent=user, is_available=True).exists()
 
 
+def orders_to_file_on(*, user) -> QuerySet[Order]:
+    """The buyer's orders the filing form takes (named by link or sent): cancelled ones left out."""
+    return Order.objects.filter(buyer=user).exclude(status=Order.Status.CANCELLED)
+
+
 def orders_open_for_filing(*, user, at: datetime) -> QuerySet[Order]:
-    """The buyer's orders a case can be opened on at `at`, newest first: inside the filing window of
-    the policy in force and without an active case, as case_file checks; cancelled ones left out,
-    as the filing form always has. None without a policy in force."""
+    """Of orders_to_file_on, those a case can be opened on at `at`, newest first: inside the filing
+    window of the policy in force and without an active case, as case_file checks. None without a
+    policy in force."""
     policy = dispute_policy_in_force(at=at)
     if policy is None:
         return Order.objects.none()
     rules = policy_current_version(policy=policy)
     active = Case.objects.filter(order=OuterRef("pk"), state__in=Case.ACTIVE_STATES)
     return (
-        Order.objects.filter(buyer=user)
-        .exclude(status=Order.Status.CANCELLED)
+        orders_to_file_on(user=user)
         .filing_window_open(window_days=rules.filing_window_days, at=at)
         .exclude(Exists(active))
         .order_by("-placed_at", "-pk")

@@ -19,7 +19,7 @@ from disputes.forms import (
     ReturnShippedForm,
     SurveyForm,
 )
-from disputes.models import Offer, Order
+from disputes.models import Offer
 from disputes.pagination import keyset_page_or_first
 from disputes.permissions import is_agent, is_case_buyer, is_case_party
 from disputes.presenters import case_actions, case_status, case_timeline, pending_offer, perspective
@@ -74,7 +74,7 @@ FILING_ORDERS_OFFERED = 50
 
 @login_required
 def case_file(request):
-    orders = Order.objects.filter(buyer=request.user).exclude(status=Order.Status.CANCELLED)  # may be named
+    orders = selectors.orders_to_file_on(user=request.user)
     chosen = orders.filter(external_id=request.GET.get("order", "")).first() if request.method == "GET" else None
     now = timezone.now()
     offered = list(selectors.orders_open_for_filing(user=request.user, at=now)[:FILING_ORDERS_OFFERED])
@@ -308,4 +308,3 @@ def _proposal_form(case, user, offer):
         return None
     answered = offer.buyer_answer if is_case_buyer(case, user) else offer.seller_answer
     return None if answered else ProposalAnswerForm(auto_id=form_ids("proposal"))
-
