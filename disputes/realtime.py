@@ -16,7 +16,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
-from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
@@ -130,11 +129,11 @@ def _broadcast(event: CaseEvent) -> None:
     if event.name == "reminder":
         return  # a nudge to one person, nothing changed on the case
     if event.name in ("message_posted", "note_added"):
-        message = _with_previous_ids(Message.objects.select_related("author")).get(pk=event.data["message_id"])
+        message = event.data["message"]  # as posted, with its neighbours' ids (`message_post`)
         frame = {
             **message_frame(message, event),
-            "previous_id": message.previous_id or 0,
-            "previous_public_id": message.previous_public_id or 0,
+            "previous_id": message.previous_id,
+            "previous_public_id": message.previous_public_id,
         }
         group = case_agents_group(event.case_id) if message.is_internal else case_group(event.case_id)
         send_to_group(group, {"type": "case.message", "frame": frame})
@@ -145,20 +144,6 @@ def _broadcast(event: CaseEvent) -> None:
             queue_group(),
             {"type": "queue.changed", "reference": event.reference, "state": event.to_state, "event": event.name},
         )
-
-
-def _with_previous_ids(messages: QuerySet[Message]) -> QuerySet[Message]:
-    """Each message with the one before it on its case, for everyone (agents) and for the parties,
-    read in the same query as the message.
-
-    Message ids are global, so a client cannot tell a gap from the ids alone: with these it knows
-    it missed something when the previous one is not the last it saw, and resyncs. Messages on a
-    case are written under its row lock, so ids on one case follow the order they were committed.
-    """
-    earlier = Message.objects.filter(case_id=OuterRef("case_id"), pk__lt=OuterRef("pk")).order_by("-pk").values("pk")
-    return messages.annotate(
-        previous_id=Subquery(earlier[:1]), previous_public_id=Subquery(earlier.filter(is_internal=False)[:1])
-    )
 
 
 @receiver(user_logged_out, dispatch_uid="disputes.close_sockets_on_sign_out")

@@ -40,12 +40,31 @@ def message_post(*, case: Case, author, body: str, internal: bool = False) -> Me
     rate_limit(user=author, message=1)
     if author.pk == case.buyer_id and not _active_just_now(case):
         note_buyer_activity(case)
+    previous_id, previous_public_id = _latest_message_ids(case)
     message = Message.objects.create(
         case=case, author=author, body=body, is_internal=internal, created_at=timezone.now()
     )
+    message.previous_id, message.previous_public_id = previous_id, previous_public_id
     name = "note_added" if internal else "message_posted"
-    announce(event_for(name, case, actor=author, from_state=case.state, at=message.created_at, message_id=message.pk))
+    announce(event_for(name, case, actor=author, from_state=case.state, at=message.created_at, message=message))
     return message
+
+
+def _latest_message_ids(case: Case) -> tuple[int, int]:
+    """The ids of the case's last message and of the last one its parties see (0: none yet).
+
+    Live clients get them with each new message: ids are global, so a client cannot tell a gap
+    from the ids alone, but it can when the message before the new one is not the last it saw.
+    Read under the case's row lock, which every message takes, so no other message on the case
+    commits between these and the new one."""
+    messages = case.messages.order_by("-pk")
+    latest = messages.values_list("pk", "is_internal").first()
+    if latest is None:
+        return 0, 0
+    latest_id, internal = latest
+    if not internal:
+        return latest_id, latest_id
+    return latest_id, messages.filter(is_internal=False).values_list("pk", flat=True).first() or 0
 
 
 def _active_just_now(case: Case) -> bool:

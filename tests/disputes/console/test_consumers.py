@@ -502,6 +502,29 @@ async def test_resync_frame_gets_exactly_the_messages_after_the_id(sockets, desk
     await seller.assert_no_more_replies()  # up to date: nothing to send
 
 
+async def test_each_live_message_names_the_one_before_it_for_agents_and_for_the_parties(sockets, desk):
+    """Ids are global, so this is how a client tells it missed one; a note is no gap to a party."""
+    case = desk["case"]
+    buyer = await sockets(room(case), desk["buyer"])
+    agent = await sockets(room(case), desk["agent"])
+    await agent.receive()  # presence [Ana]
+    before = await database_sync_to_async(lambda: case.messages.order_by("pk").last())()
+    assert before is None or not before.is_internal, "the case must start on a public message"
+
+    first = await buyer.post("Where is my refund?")
+    first_for_buyer, first_for_agent = await buyer.receive(), await agent.receive()
+    note = await agent.post("Bank transfer pending.", internal=True)
+    await agent.receive()
+    reply = await agent.post("It is on its way.")
+    reply_for_buyer, reply_for_agent = await buyer.receive(), await agent.receive()
+
+    start = before.pk if before is not None else 0
+    assert first_for_buyer == first_for_agent
+    assert (first_for_buyer["previous_id"], first_for_buyer["previous_public_id"]) == (start, start)
+    assert reply_for_buyer == reply_for_agent and reply_for_buyer["id"] == reply["id"]
+    assert (reply_for_buyer["previous_id"], reply_for_buyer["previous_public_id"]) == (note["id"], first["id"])
+
+
 async def test_resync_with_an_after_that_is_not_an_id_gets_an_error_frame(sockets, desk):
     seller = await sockets(room(desk["case"]), desk["seller"])
 
