@@ -10,6 +10,6 @@ class DisputesConfig(AppConfig):
         from disputes import backends, middleware, notifications, realtime  # noqa: F401  (signals)
         from disputes.api import webhooks  # noqa: F401  (subscribe to case events)
         from disputes.roles import ensure_staff_groups
-        from disputes.selectors import queue  # noqa: F401  (a changed case forgets the queue counts)
+        from disputes.selectors import people, queue  # noqa: F401  (what a change makes cached facts forget)
 
         post_migrate.connect(ensure_staff_groups, sender=self)

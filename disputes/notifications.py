@@ -17,6 +17,7 @@ from django.dispatch import receiver
 
 from disputes.events import CaseEvent, case_event
 from disputes.models import Case, Notification
+from disputes.selectors.people import notices_changed
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def notify_parties(sender, event: CaseEvent, **kwargs) -> None:
         notices[0].save()
     else:
         Notification.objects.bulk_create(notices)
+        notices_changed(notice.recipient.pk for notice in notices)
     for notice in notices:
         _email(notice.recipient, case, notice.text)
 
@@ -168,6 +170,7 @@ def _notify_all(events: list[CaseEvent]) -> None:
             for notice in _party_notices(event, cases[event.case_id])
         ]
         Notification.objects.bulk_create(notices)
+        notices_changed(notice.recipient.pk for notice in notices)
     except Exception:  # as for one event: logged, and each event is tried on its own
         logger.exception("Could not write the notices of %s events at once; writing them one by one", len(events))
         for event in events:

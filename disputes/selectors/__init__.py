@@ -10,7 +10,6 @@ from django.http import Http404
 from django.utils import timezone
 
 from disputes.models import (
-    AgentStatus,
     Case,
     CaseViewer,
     Decision,
@@ -24,6 +23,7 @@ from disputes.models import (
 )
 from disputes.pagination import Keyset
 from disputes.permissions import is_agent, is_agent_user, is_service_account
+from disputes.selectors.people import agent_is_available, unread_notification_count  # noqa: F401 (part of the API)
 from feedback.selectors import Satisfaction, satisfaction_given
 from policies.selectors import dispute_policy_in_force, policy_current_version
 
@@ -204,10 +204,6 @@ def notification_list(*, user) -> QuerySet[Notification]:
     return Notification.objects.filter(recipient=user).select_related("case")
 
 
-def unread_notification_count(*, user) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
-
-
 def message_list_after(*, case: Case, user, after_id: int) -> QuerySet[Message]:
     """Messages after `after_id` that this user may see: what a reconnecting client missed."""
     messages = case.messages.filter(pk__gt=after_id).select_related("author").order_by("pk")
@@ -323,10 +319,6 @@ def evidence_requests_for(*, case: Case, user) -> list[EvidenceRequest]:
             case=case, requested_from=user, fulfilled_at__isnull=True, due_at__gte=timezone.now()
         ).order_by("due_at", "pk")
     )
-
-
-def agent_is_available(*, user) -> bool:
-    return AgentStatus.objects.filter(agent=user, is_available=True).exists()
 
 
 def orders_to_file_on(*, user) -> QuerySet[Order]:

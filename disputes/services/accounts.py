@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from disputes.exceptions import AlreadySubmitted, InvalidInput
 from disputes.models import FormSubmission, Notification, Profile
+from disputes.selectors.people import notices_changed
 
 
 def profile_update(*, user, time_zone: str) -> Profile:
@@ -25,7 +26,10 @@ def notifications_mark_read(*, user, notification_id: int | None = None, case=No
         unread = unread.filter(pk=notification_id)
     if case is not None:
         unread = unread.filter(case=case)
-    return unread.update(read_at=timezone.now())
+    marked = unread.update(read_at=timezone.now())
+    if marked:
+        notices_changed([user.pk])
+    return marked
 
 
 @contextmanager

@@ -1,0 +1,61 @@
+"""Facts about one person that their every page shows, kept in the cache until they change.
+
+The header's count of unread notices is on every page, and the console shows whether an agent
+takes assignments: a query each, every request, for facts that change a few times a day. Each is
+cached under a topic of its own (`disputes.cached`) and forgotten by whatever writes it: a saved or
+deleted row says so itself; writes in bulk, which send no signal, call `notices_changed`.
+"""
+
+from collections.abc import Iterable
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from disputes.cached import forget, remembered
+from disputes.models import AgentStatus, Notification
+
+KEPT_SECONDS = 600  # the longest a write that forgot to say so could leave a fact stale
+
+
+def unread_notification_count(*, user) -> int:
+    return remembered(
+        _notices(user.pk),
+        "",
+        lambda: Notification.objects.filter(recipient=user, read_at__isnull=True).count(),
+        seconds=KEPT_SECONDS,
+    )
+
+
+def agent_is_available(*, user) -> bool:
+    return remembered(
+        _availability(user.pk),
+        "",
+        lambda: AgentStatus.objects.filter(agent=user, is_available=True).exists(),
+        seconds=KEPT_SECONDS,
+    )
+
+
+def notices_changed(user_ids: Iterable[int]) -> None:
+    """These people's notices were written or marked read in bulk."""
+    for user_id in set(user_ids):
+        forget(_notices(user_id))
+
+
+def _notices(user_id: int) -> str:
+    return f"notices:{user_id}"
+
+
+def _availability(user_id: int) -> str:
+    return f"availability:{user_id}"
+
+
+@receiver(post_save, sender=Notification, dispatch_uid="disputes.people.notice_saved")
+@receiver(post_delete, sender=Notification, dispatch_uid="disputes.people.notice_deleted")
+def _notice_changed(sender, instance, **kwargs):
+    forget(_notices(instance.recipient_id))
+
+
+@receiver(post_save, sender=AgentStatus, dispatch_uid="disputes.people.availability_saved")
+@receiver(post_delete, sender=AgentStatus, dispatch_uid="disputes.people.availability_deleted")
+def _availability_changed(sender, instance, **kwargs):
+    forget(_availability(instance.agent_id))
