@@ -17,7 +17,7 @@ from django.dispatch import receiver
 
 from disputes.events import CaseEvent, case_event
 from disputes.models import Case, Notification
-from disputes.selectors.people import notices_changed
+from disputes.selectors.people import has_unread_notice, notices_changed
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +85,12 @@ def notify_parties(sender, event: CaseEvent, **kwargs) -> None:
 
 
 def _told_already(event: CaseEvent) -> set[int]:
-    """Who has an unread notice of this kind of event on its case."""
-    unread = Notification.objects.filter(case_id=event.case_id, event=event.name, read_at__isnull=True)
-    return set(unread.values_list("recipient_id", flat=True))
+    """Whom of those it concerns an unread notice of this kind of event on its case tells already."""
+    return {
+        pk
+        for pk in _party_recipients(event)
+        if has_unread_notice(user_id=pk, case_id=event.case_id, event=event.name)
+    }
 
 
 def _party_recipients(event: CaseEvent) -> set[int]:
