@@ -4,6 +4,8 @@ Frames are JSON objects with a `type`. Close codes: 4401 not signed in, 4403 not
 4404 no such case, 4000 the session ended.
 """
 
+import asyncio
+import contextvars
 import json
 import logging
 import time
@@ -23,13 +25,13 @@ from redis.exceptions import RedisError
 
 from disputes import selectors
 from disputes.exceptions import DisputeError
-from disputes.models import Case
+from disputes.models import Case, CaseViewer
 from disputes.permissions import can_view_case, is_agent, is_agent_user, is_case_party
 from disputes.presenters import case_status
 from disputes.ratelimits import RateLimited
 from disputes.realtime import case_agents_group, case_group, message_frame, queue_group, sends_handed_to, user_group
 from disputes.services.conversation import message_post
-from disputes.services.presence import viewer_join, viewer_leave
+from disputes.services.presence import viewer_join, viewer_leave, viewers_renew
 
 NOT_SIGNED_IN, NOT_ALLOWED, NOT_FOUND, SESSION_ENDED = 4401, 4403, 4404, 4000
 TRY_AGAIN_LATER = 1013
@@ -92,16 +94,23 @@ class _DeskConsumer(AsyncWebsocketConsumer):
                 # Not a failure: what the client sent was handled (a message posted is stored); only
                 # the reply found no one. Leave as on any disconnect, which the server will not send now.
                 logger.debug("A socket's client left before a frame reached it (%r)", error)
-                try:
-                    await self.disconnect(CLOSED_ABNORMALLY)
-                except (RedisError, OSError, OperationalError, InterfaceError) as failure:
-                    logger.warning("A socket's client left; the channel layer or the database failed (%r)", failure)
+                await self._leave_anyway(CLOSED_ABNORMALLY)
                 return
             logger.warning("Closing a socket: the channel layer or the database failed (%r)", error)
             with suppress(Exception):  # the client may be gone already
                 if not accepted:
                     await send({"type": "websocket.accept"})
                 await send({"type": "websocket.close", "code": TRY_AGAIN_LATER})
+            await self._leave_anyway(TRY_AGAIN_LATER)
+
+    async def _leave_anyway(self, code: int) -> None:
+        """Leave as on a close (the groups; an agent, the case's viewers): the server will not call
+        `disconnect` for this socket now. What failed may fail again: then it is logged, and an
+        agent's viewer row, no longer renewed, stops being shown by itself (`CaseViewer`)."""
+        try:
+            await self.disconnect(code)
+        except (RedisError, OSError, OperationalError, InterfaceError) as failure:
+            logger.warning("A socket could not leave cleanly: the channel layer or the database failed (%r)", failure)
 
     async def dispatch(self, message):
         # Channels (4.2+) closes stale database connections on the worker's shared sync thread
@@ -156,6 +165,12 @@ class CaseConsumer(_DeskConsumer):
     is_agent = False
     sent_at: tuple[float, ...] = ()  # when this socket's recent messages were sent
 
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:  # however the socket ended, this server no longer vouches for its viewer row
+            _viewer_renewals.discard(getattr(self, "channel_name", None))
+
     async def connect(self):
         self.user = self.scope["user"]
         if not self.user.is_authenticated:
@@ -176,6 +191,7 @@ class CaseConsumer(_DeskConsumer):
         await self.accept()
         if self.is_agent:
             await database_sync_to_async(viewer_join)(case=self.case, agent=self.user, channel_name=self.channel_name)
+            _viewer_renewals.add(self.channel_name)
             await self._announce_viewers()
         await self._send_after(_after_id(self.scope.get("query_string", b"")))
 
@@ -185,6 +201,7 @@ class CaseConsumer(_DeskConsumer):
 
     async def disconnect(self, code):
         if self.is_agent:
+            _viewer_renewals.discard(self.channel_name)
             await database_sync_to_async(viewer_leave)(channel_name=self.channel_name)
             await self._announce_viewers()
         await super().disconnect(code)
@@ -317,8 +334,40 @@ class CaseConsumer(_DeskConsumer):
             await self.channel_layer.group_discard(case_agents_group(self.case.pk), self.channel_name)
             if not is_case_party(self.case, user):
                 await self.channel_layer.group_discard(case_group(self.case.pk), self.channel_name)
+            _viewer_renewals.discard(self.channel_name)
             await database_sync_to_async(viewer_leave)(channel_name=self.channel_name)
             await self._announce_viewers()
+
+
+class _ViewerRenewals:
+    """This process's open agent sockets on case rooms, whose viewer rows it renews together: one
+    task and one UPDATE every `CaseViewer.RENEW_EVERY` for all of them, so an agent's socket costs
+    an entry in a set, not a task or a write of its own. The task runs while there are any."""
+
+    def __init__(self):
+        self.channel_names: set[str] = set()
+        self.task: asyncio.Task | None = None
+
+    def add(self, channel_name: str) -> None:
+        self.channel_names.add(channel_name)
+        loop = asyncio.get_running_loop()
+        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
+            # A context of its own: the task serves every socket, not the one that started it.
+            self.task = loop.create_task(self._renew_while_any(), context=contextvars.Context())
+
+    def discard(self, channel_name: str | None) -> None:
+        self.channel_names.discard(channel_name)
+
+    async def _renew_while_any(self) -> None:
+        while self.channel_names:
+            await asyncio.sleep(CaseViewer.RENEW_EVERY.total_seconds())
+            try:
+                await database_sync_to_async(viewers_renew)(channel_names=list(self.channel_names))
+            except Exception as failure:  # noqa: BLE001 - the next round tries again; every agent here relies on it
+                logger.warning("Could not renew the case viewers of this server's agent sockets (%r)", failure)
+
+
+_viewer_renewals = _ViewerRenewals()
 
 
 class QueueConsumer(_DeskConsumer):

@@ -213,8 +213,12 @@ def message_list_after(*, case: Case, user, after_id: int) -> QuerySet[Message]:
 
 
 def case_viewer_names(*, case: Case, exclude=None) -> list[str]:
-    """The agents with the case open (one name each), without `exclude` (the one asking)."""
-    viewers = CaseViewer.objects.filter(case=case).select_related("agent").order_by("connected_at")
+    """The agents with the case open (one name each), without `exclude` (the one asking), in the
+    order they opened it. A row its socket's server no longer renews (the server died) is left out."""
+    seen_since = timezone.now() - CaseViewer.EXPIRES_AFTER
+    viewers = (
+        CaseViewer.objects.filter(case=case, seen_at__gte=seen_since).select_related("agent").order_by("connected_at")
+    )
     if exclude is not None:
         viewers = viewers.exclude(agent=exclude)
     names = []
