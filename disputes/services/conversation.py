@@ -18,12 +18,15 @@ from disputes.services._common import event_for, lock_case, note_buyer_activity,
 
 DESCRIPTION_MAX_LENGTH = Evidence._meta.get_field("description").max_length
 BUYER_ACTIVITY_RESOLUTION = timedelta(minutes=1)
+# What posting a message reads of its case, under the lock: its sides, whether it is finished and
+# when the buyer was last active.
+MESSAGE_CASE_COLUMNS = ("buyer", "seller", "state", "buyer_last_active_at")
 
 
 @transaction.atomic
 def message_post(*, case: Case, author, body: str, internal: bool = False) -> Message:
     """Post a message; only agents write internal notes, and only parties and agents post."""
-    case = lock_case(case, related=())
+    case = lock_case(case, related=(), only=MESSAGE_CASE_COLUMNS)
     if not (is_case_party(case, author) or is_agent(case, author)):
         raise PermissionDenied("Only the case's buyer, its seller and our agents can write here.")
     if internal and not is_agent(case, author):
