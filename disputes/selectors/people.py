@@ -38,8 +38,14 @@ def agent_is_available(*, user) -> bool:
 def has_unread_notice(*, user_id: int, case_id: int, event: str) -> bool:
     """Whether the person has an unread notice of `event` on the case: a lively chat asks on every
     message whether its reader was told already."""
-    unread = Notification.objects.filter(recipient_id=user_id, case_id=case_id, event=event, read_at__isnull=True)
-    return remembered(_notices(user_id), f"{case_id}:{event}", unread.exists, seconds=KEPT_SECONDS)
+    return remembered(
+        _notices(user_id),
+        f"{case_id}:{event}",
+        lambda: Notification.objects.filter(
+            recipient_id=user_id, case_id=case_id, event=event, read_at__isnull=True
+        ).exists(),
+        seconds=KEPT_SECONDS,
+    )
 
 
 def notices_changed(user_ids: Iterable[int]) -> None:
