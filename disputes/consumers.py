@@ -4,34 +4,31 @@ Frames are JSON objects with a `type`. Close codes: 4401 not signed in, 4403 not
 4404 no such case, 4000 the session ended.
 """
 
-import asyncio
-import contextvars
 import json
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from urllib.parse import parse_qs
 
-from asgiref.sync import SyncToAsync
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from redis.exceptions import RedisError
 
 from disputes import selectors
 from disputes.exceptions import DisputeError
-from disputes.models import Case, CaseViewer
+from disputes.models import Case
 from disputes.permissions import can_view_case, is_agent, is_agent_user, is_case_party
 from disputes.presenters import case_status
 from disputes.ratelimits import RateLimited
-from disputes.realtime import case_agents_group, case_group, message_frame, queue_group, sends_handed_to, user_group
+from disputes.realtime import case_agents_group, case_group, message_frame, queue_group, user_group
 from disputes.services.conversation import message_post
-from disputes.services.presence import viewer_join, viewer_leave, viewers_renew
+from disputes.services.presence import viewer_join, viewer_leave
+from disputes.socket_work import on_message_threads, viewer_renewals
 
 NOT_SIGNED_IN, NOT_ALLOWED, NOT_FOUND, SESSION_ENDED = 4401, 4403, 4404, 4000
 TRY_AGAIN_LATER = 1013
@@ -41,31 +38,6 @@ MAX_MESSAGE_ID = 2**63 - 1  # the largest id the database holds
 MESSAGES_PER_WINDOW, WINDOW_SECONDS = 5, 10
 ROLE_TRUSTED_SECONDS = 5  # how long a socket acts on the role it last read; a role change ends it at once
 logger = logging.getLogger(__name__)
-
-# Messages are written on a few threads of the sockets' own, not on the worker's one shared sync
-# thread (`database_sync_to_async`'s default), so two rooms posting at once do not queue behind
-# each other; rows a message touches are locked by the service. Each thread holds at most one
-# database connection, closed before and after every call as CONN_MAX_AGE says.
-_message_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="desk-messages")
-
-
-class _OnMessageThreads(SyncToAsync):
-    """`database_sync_to_async` on `_message_threads`, closing stale connections around each call
-    itself: Channels' test communicator switches `database_sync_to_async`'s closing off, and
-    these threads' connections must not outlive a test any more than a request."""
-
-    def thread_handler(self, loop, *args, **kwargs):
-        close_old_connections()
-        try:
-            with sends_handed_to(loop):
-                return super().thread_handler(loop, *args, **kwargs)
-        finally:
-            close_old_connections()
-
-
-def on_message_threads(func):
-    return _OnMessageThreads(func, thread_sensitive=False, executor=_message_threads)
-
 
 class _DeskConsumer(AsyncWebsocketConsumer):
     # Class defaults, so an idle socket stores only what differs from them.
@@ -169,7 +141,7 @@ class CaseConsumer(_DeskConsumer):
         try:
             await super().__call__(scope, receive, send)
         finally:  # however the socket ended, this server no longer vouches for its viewer row
-            _viewer_renewals.discard(getattr(self, "channel_name", None))
+            viewer_renewals.discard(getattr(self, "channel_name", None))
 
     async def connect(self):
         self.user = self.scope["user"]
@@ -191,7 +163,7 @@ class CaseConsumer(_DeskConsumer):
         await self.accept()
         if self.is_agent:
             await database_sync_to_async(viewer_join)(case=self.case, agent=self.user, channel_name=self.channel_name)
-            _viewer_renewals.add(self.channel_name)
+            viewer_renewals.add(self.channel_name)
             await self._announce_viewers()
         await self._send_after(_after_id(self.scope.get("query_string", b"")))
 
@@ -201,7 +173,7 @@ class CaseConsumer(_DeskConsumer):
 
     async def disconnect(self, code):
         if self.is_agent:
-            _viewer_renewals.discard(self.channel_name)
+            viewer_renewals.discard(self.channel_name)
             await database_sync_to_async(viewer_leave)(channel_name=self.channel_name)
             await self._announce_viewers()
         await super().disconnect(code)
@@ -334,40 +306,9 @@ class CaseConsumer(_DeskConsumer):
             await self.channel_layer.group_discard(case_agents_group(self.case.pk), self.channel_name)
             if not is_case_party(self.case, user):
                 await self.channel_layer.group_discard(case_group(self.case.pk), self.channel_name)
-            _viewer_renewals.discard(self.channel_name)
+            viewer_renewals.discard(self.channel_name)
             await database_sync_to_async(viewer_leave)(channel_name=self.channel_name)
             await self._announce_viewers()
-
-
-class _ViewerRenewals:
-    """This process's open agent sockets on case rooms, whose viewer rows it renews together: one
-    task and one UPDATE every `CaseViewer.RENEW_EVERY` for all of them, so an agent's socket costs
-    an entry in a set, not a task or a write of its own. The task runs while there are any."""
-
-    def __init__(self):
-        self.channel_names: set[str] = set()
-        self.task: asyncio.Task | None = None
-
-    def add(self, channel_name: str) -> None:
-        self.channel_names.add(channel_name)
-        loop = asyncio.get_running_loop()
-        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
-            # A context of its own: the task serves every socket, not the one that started it.
-            self.task = loop.create_task(self._renew_while_any(), context=contextvars.Context())
-
-    def discard(self, channel_name: str | None) -> None:
-        self.channel_names.discard(channel_name)
-
-    async def _renew_while_any(self) -> None:
-        while self.channel_names:
-            await asyncio.sleep(CaseViewer.RENEW_EVERY.total_seconds())
-            try:
-                await database_sync_to_async(viewers_renew)(channel_names=list(self.channel_names))
-            except Exception as failure:  # noqa: BLE001 - the next round tries again; every agent here relies on it
-                logger.warning("Could not renew the case viewers of this server's agent sockets (%r)", failure)
-
-
-_viewer_renewals = _ViewerRenewals()
 
 
 class QueueConsumer(_DeskConsumer):

@@ -1,0 +1,72 @@
+"""What a socket server runs beside its consumers: the threads their database work goes to, and
+the renewal of its agents' viewer rows."""
+
+import asyncio
+import contextvars
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import SyncToAsync
+from channels.db import database_sync_to_async
+from django.db import close_old_connections
+
+from disputes.models import CaseViewer
+from disputes.realtime import sends_handed_to
+from disputes.services.presence import viewers_renew
+
+logger = logging.getLogger(__name__)
+
+# Messages are written on a few threads of the sockets' own, not on the worker's one shared sync
+# thread (`database_sync_to_async`'s default), so two rooms posting at once do not queue behind
+# each other; rows a message touches are locked by the service. Each thread holds at most one
+# database connection, closed before and after every call as CONN_MAX_AGE says.
+_message_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="desk-messages")
+
+
+class _OnMessageThreads(SyncToAsync):
+    """`database_sync_to_async` on `_message_threads`, closing stale connections around each call
+    itself: Channels' test communicator switches `database_sync_to_async`'s closing off, and
+    these threads' connections must not outlive a test any more than a request."""
+
+    def thread_handler(self, loop, *args, **kwargs):
+        close_old_connections()
+        try:
+            with sends_handed_to(loop):
+                return super().thread_handler(loop, *args, **kwargs)
+        finally:
+            close_old_connections()
+
+
+def on_message_threads(func):
+    return _OnMessageThreads(func, thread_sensitive=False, executor=_message_threads)
+
+
+class ViewerRenewals:
+    """This process's open agent sockets on case rooms, whose viewer rows it renews together: one
+    task and one UPDATE every `CaseViewer.RENEW_EVERY` for all of them, so an agent's socket costs
+    an entry in a set, not a task or a write of its own. The task runs while there are any."""
+
+    def __init__(self):
+        self.channel_names: set[str] = set()
+        self.task: asyncio.Task | None = None
+
+    def add(self, channel_name: str) -> None:
+        self.channel_names.add(channel_name)
+        loop = asyncio.get_running_loop()
+        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
+            # A context of its own: the task serves every socket, not the one that started it.
+            self.task = loop.create_task(self._renew_while_any(), context=contextvars.Context())
+
+    def discard(self, channel_name: str | None) -> None:
+        self.channel_names.discard(channel_name)
+
+    async def _renew_while_any(self) -> None:
+        while self.channel_names:
+            await asyncio.sleep(CaseViewer.RENEW_EVERY.total_seconds())
+            try:
+                await database_sync_to_async(viewers_renew)(channel_names=list(self.channel_names))
+            except Exception as failure:  # noqa: BLE001 - the next round tries again; every agent here relies on it
+                logger.warning("Could not renew the case viewers of this server's agent sockets (%r)", failure)
+
+
+viewer_renewals = ViewerRenewals()
