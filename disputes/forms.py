@@ -41,6 +41,13 @@ def evidence_help() -> str:
 EVIDENCE_ACCEPT = "image/jpeg,image/png,image/webp,application/pdf"
 
 
+def order_choice_label(order: Order) -> str:
+    label = f"{order.item_title} · {order.external_id} · {order.amount} {order.currency}"
+    if order.status == Order.Status.CANCELLED:  # told before a reason is picked: case_file takes only "billing"
+        return f"{label} · cancelled: billing problems only"
+    return label
+
+
 class CaseFileForm(OnceForm):
     order = forms.ModelChoiceField(queryset=Order.objects.none(), to_field_name="external_id", empty_label=None)
     reason = forms.ChoiceField(label="What went wrong?", choices=Reason.choices, widget=forms.RadioSelect)
@@ -63,9 +70,7 @@ class CaseFileForm(OnceForm):
         selected: `named` (one of `orders`, from a link) or the valid one sent."""
         super().__init__(*args, **kwargs)
         self.fields["order"].queryset = orders
-        self.fields["order"].label_from_instance = lambda o: (
-            f"{o.item_title} · {o.external_id} · {o.amount} {o.currency}"
-        )
+        self.fields["order"].label_from_instance = order_choice_label
         self.offered = list(offered)
         self.named_order = None  # the page speaks of it, also after the service refuses it
         if named is not None:

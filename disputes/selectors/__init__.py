@@ -326,14 +326,15 @@ def evidence_requests_for(*, case: Case, user) -> list[EvidenceRequest]:
 
 
 def orders_to_file_on(*, user) -> QuerySet[Order]:
-    """The buyer's orders the filing form takes (named by link or sent): cancelled ones left out."""
-    return Order.objects.filter(buyer=user).exclude(status=Order.Status.CANCELLED)
+    """The buyer's orders the filing form takes (named by link or sent). Cancelled ones too: being
+    charged for one is a billing problem, the one reason case_file takes on them."""
+    return Order.objects.filter(buyer=user)
 
 
 def orders_open_for_filing(*, user, at: datetime) -> QuerySet[Order]:
     """Of orders_to_file_on, those a case can be opened on at `at`, newest first: inside the filing
-    window of the policy in force and without an active case, as case_file checks. None without a
-    policy in force."""
+    window of the policy in force and without an active case, as case_file checks (a cancelled one
+    for a billing problem only, which the form says). None without a policy in force."""
     policy = dispute_policy_in_force(at=at)
     if policy is None:
         return Order.objects.none()

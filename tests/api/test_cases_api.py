@@ -81,6 +81,24 @@ def test_filing_after_the_window_is_400_on_the_order(policy, buyer, seller):
     assert "order" in response.json()["errors"]
 
 
+def test_filing_on_a_cancelled_order_takes_only_a_billing_problem(policy, buyer, seller):
+    cancelled = factories.order(
+        buyer=buyer, seller=seller, status="cancelled", shipped_at=None, delivered_days_ago=None
+    )
+    client = token_client(buyer)
+
+    refused = client.post("/api/v1/cases/", file_body(cancelled), format="json")
+
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == {"reason": ["A cancelled order can only have a billing problem."]}
+    assert not Case.objects.exists()
+
+    response = client.post("/api/v1/cases/", file_body(cancelled, reason="billing"), format="json")
+
+    assert response.status_code == 201
+    assert Case.objects.get().reason == "billing"
+
+
 def test_filing_with_missing_fields_names_each(order, buyer):
     response = token_client(buyer).post("/api/v1/cases/", {"order": order.external_id}, format="json")
 
