@@ -68,6 +68,17 @@ def test_case_file_page_offers_a_cancelled_order_marked_and_opens_a_billing_case
     assert cancelled.external_id not in options(Page(client.get("/cases/new/")))  # it has its case now
 
 
+def test_my_orders_links_a_cancelled_order_to_report_a_billing_problem(client_as, policy, buyer, seller):
+    cancelled = cancelled_order(buyer, seller)
+
+    page = Page(client_as("buyer").get("/orders/"))
+
+    [row] = page.select("tr", cls="order-row")
+    [link] = select(row, "a")
+    assert text_of(link).startswith("Report a problem")
+    assert attr(link, "href") == f"/cases/new/?order={cancelled.external_id}"
+
+
 def test_case_file_page_named_from_a_link_for_a_cancelled_order_says_it_takes_a_billing_problem(
     client_as, policy, buyer, seller
 ):
