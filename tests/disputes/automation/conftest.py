@@ -94,3 +94,13 @@ def deadlines(django_capture_on_commit_callbacks):
         return Run(summary=match["done"], output=output, history=rows)
 
     return run
+
+
+def run_across(due: datetime, *, clock: Clock, deadlines, case: Case, state: str) -> Run:
+    """A deadline kept to the second: just before `due` nothing is due and the case is still in
+    `state`; the run just after it (what it did is for the test to say)."""
+    clock.just_before(due)
+    assert deadlines().summary == "nothing due"
+    assert Case.objects.get(pk=case.pk).state == state
+    clock.just_after(due)
+    return deadlines()

@@ -17,7 +17,7 @@ from disputes.exceptions import TransitionRefused
 from disputes.models import Case, Decision, Notification, Outcome, RefundInstruction
 from policies.services import policy_save
 from tests import factories
-from tests.disputes.automation.conftest import SECOND
+from tests.disputes.automation.conftest import SECOND, run_across
 from tests.disputes.case_states import refused, reload
 
 S = Case.State
@@ -62,12 +62,7 @@ def test_not_received_rule_refunds_in_full_when_every_condition_holds(clock, dea
     case = file_case(buyer, seller)
     due = case.seller_answer_due_at
 
-    clock.just_before(due)
-    assert deadlines().summary == "nothing due"
-    assert reload(case).state == S.OPEN
-
-    clock.just_after(due)
-    run = deadlines()
+    run = run_across(due, clock=clock, deadlines=deadlines, case=case, state=S.OPEN)
 
     assert run.summary == "1 resolved by rule"
     case = reload(case)

@@ -9,7 +9,7 @@ from disputes.exceptions import TransitionRefused
 from disputes.models import EvidenceRequest, Offer, Outcome, Reminder
 from disputes.services.conversation import evidence_add, message_post
 from tests import factories
-from tests.disputes.automation.conftest import MONDAY, SECOND
+from tests.disputes.automation.conftest import MONDAY, SECOND, run_across
 from tests.disputes.automation.deadlines.helpers import (
     DAY,
     HOUR,
@@ -36,12 +36,7 @@ def test_process_deadlines_closes_a_case_whose_buyer_left_the_sellers_answer_una
     due = reload(open_case).buyer_answer_due_at
     assert due == MONDAY + 120 * HOUR
 
-    clock.just_before(due)
-    assert deadlines().summary == "nothing due"
-    assert reload(open_case).state == S.AWAITING_BUYER
-
-    clock.just_after(due)
-    run = deadlines()
+    run = run_across(due, clock=clock, deadlines=deadlines, case=open_case, state=S.AWAITING_BUYER)
 
     assert run.summary == "1 closed inactive"
     case = reload(open_case)
@@ -68,12 +63,7 @@ def slow_offer_case(policy, order, seller):
 def test_process_deadlines_closes_a_case_after_the_buyer_inactivity_window(clock, deadlines, slow_offer_case):
     window_ends = MONDAY + 3 * DAY
 
-    clock.just_before(window_ends)
-    assert deadlines().summary == "nothing due"
-    assert reload(slow_offer_case).state == S.AWAITING_BUYER
-
-    clock.just_after(window_ends)
-    run = deadlines()
+    run = run_across(window_ends, clock=clock, deadlines=deadlines, case=slow_offer_case, state=S.AWAITING_BUYER)
 
     assert run.summary == "1 closed inactive"
     case = reload(slow_offer_case)
@@ -124,12 +114,7 @@ def test_process_deadlines_gives_the_buyer_the_whole_inactivity_window_after_a_l
 
     clock.just_after(MONDAY + 3 * DAY)
     assert deadlines().summary == "nothing due"
-    clock.just_before(answered_at + 3 * DAY)
-    assert deadlines().summary == "nothing due"
-    assert reload(case).state == S.AWAITING_BUYER
-
-    clock.just_after(answered_at + 3 * DAY)
-    assert deadlines().summary == "1 closed inactive"
+    assert run_across(answered_at + 3 * DAY, clock=clock, deadlines=deadlines, case=case, state=S.AWAITING_BUYER).summary == "1 closed inactive"
 
 
 def test_process_deadlines_does_not_close_for_buyer_inactivity_while_it_is_the_sellers_move(

@@ -19,7 +19,7 @@ from disputes import services
 from disputes.management.commands import process_deadlines as command_module
 from disputes.models import Outcome, RefundInstruction
 from tests import factories
-from tests.disputes.automation.conftest import MONDAY, SECOND
+from tests.disputes.automation.conftest import MONDAY, SECOND, run_across
 from tests.disputes.automation.deadlines.helpers import (
     DAY,
     HOUR,
@@ -91,12 +91,7 @@ def test_process_deadlines_refunds_a_return_the_seller_did_not_confirm_in_time(
     due = reload(case).return_confirm_due_at
     assert due == MONDAY + 4 * DAY
 
-    clock.just_before(due)
-    assert deadlines().summary == "nothing due"
-    assert reload(case).state == S.AWAITING_RETURN
-
-    clock.just_after(due)
-    run = deadlines()
+    run = run_across(due, clock=clock, deadlines=deadlines, case=case, state=S.AWAITING_RETURN)
 
     assert run.summary == "1 return lapsed"
     case = reload(case)
@@ -143,12 +138,7 @@ def test_process_deadlines_resolves_a_return_never_sent_back_with_no_action(cloc
     case = bring_to(S.AWAITING_RETURN, open_case)
     due = case.return_due_at
 
-    clock.just_before(due)
-    assert deadlines().summary == "nothing due"
-    assert reload(case).state == S.AWAITING_RETURN
-
-    clock.just_after(due)
-    run = deadlines()
+    run = run_across(due, clock=clock, deadlines=deadlines, case=case, state=S.AWAITING_RETURN)
 
     assert run.summary == "1 return lapsed"
     case = reload(case)
@@ -221,12 +211,7 @@ def test_process_deadlines_closes_a_resolved_case_when_its_appeal_window_passes(
     due = case.appeal_until
     assert due == MONDAY + 7 * DAY
 
-    clock.just_before(due)
-    assert deadlines().summary == "nothing due"
-    assert reload(case).state == S.RESOLVED
-
-    clock.just_after(due)
-    run = deadlines()
+    run = run_across(due, clock=clock, deadlines=deadlines, case=case, state=S.RESOLVED)
 
     assert run.summary == "1 closed after appeal window"
     case = reload(case)
