@@ -14,7 +14,7 @@ from disputes import consumers
 from disputes.models import Message
 from disputes.roles import SUPPORT_AGENTS
 from tests import factories
-from tests.disputes.console.test_consumers import Socket, desk, room, signed_in_client, sockets  # noqa: F401
+from tests.disputes.console.sockets import Socket, desk, room, signed_in_client, sockets  # noqa: F401
 from tests.hostile.conftest import HOSTILE
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,6 +5,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.disputes.case_states import bring_to
+from tests.disputes.console.sockets import desk, open_case_tx, sockets  # noqa: F401 (the socket tests' fixtures)
 
 CONSOLE_ROLES = ["anonymous", "buyer", "other_buyer", "seller", "other_seller", "agent", "senior", "admin"]
 

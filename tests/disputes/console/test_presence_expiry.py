@@ -20,13 +20,10 @@ from redis.exceptions import RedisError
 
 from disputes import consumers, realtime
 from disputes.models import CaseViewer
-from tests.disputes.console.test_consumers import TIMEOUT, room, signed_in_client
-from tests.disputes.console.test_consumers import desk as desk_fixture
-from tests.disputes.console.test_consumers import sockets as sockets_fixture
+from tests.disputes.console.sockets import TIMEOUT, room, signed_in_client
 from tests.disputes.portal.helpers import Page, text_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
-sockets, desk = sockets_fixture, desk_fixture  # the room tests' sockets and people
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ANA, BEN = "Ana Lopez", "Ben Okafor"

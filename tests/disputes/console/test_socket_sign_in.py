@@ -8,11 +8,9 @@ from django.conf import settings
 
 from disputes import consumers
 from tests import factories
-from tests.disputes.console.test_consumers import room, signed_in_client
-from tests.disputes.console.test_consumers import sockets as sockets_fixture
+from tests.disputes.console.sockets import room, signed_in_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
-sockets = sockets_fixture  # the room tests' sockets, closed at the end of each test
 
 
 @pytest.fixture
