@@ -10,6 +10,7 @@ from django.test.html import Element, parse_html
 from PIL import Image
 
 from disputes.models import Case, Evidence, Message, Notification, Offer
+from disputes.services import case_decline_claim
 from feedback.models import SurveyResponse
 
 LOGIN_URL = "/accounts/login/"
@@ -166,3 +167,22 @@ def _matches(element: Element, tag, cls, wanted) -> bool:
     if cls and cls not in (attributes.get("class") or "").split():
         return False
     return all(attributes.get(name, object()) == value for name, value in wanted.items())
+
+
+# The case page's actions
+
+FILING = {
+    "reason": "damaged",
+    "requested_outcome": "partial_refund",
+    "amount_claimed": "30.00",
+    "description": "The shade was cracked in the box.",
+}
+
+
+def declined(case, **staff):
+    case_decline_claim(case=case, seller=case.seller, note="As described.")
+    return Case.objects.get(pk=case.pk)
+
+
+def action_url(case, name):
+    return f"{case.get_absolute_url()}actions/{name}/"

@@ -9,14 +9,7 @@ from django.utils import timezone
 from disputes.models import Case, Order
 from disputes.views.portal import FILING_ORDERS_OFFERED
 from tests import factories
-from tests.disputes.portal.helpers import Page, attr, text_of, token
-
-FILING = {
-    "reason": "damaged",
-    "requested_outcome": "partial_refund",
-    "amount_claimed": "30.00",
-    "description": "The shade was cracked in the box.",
-}
+from tests.disputes.portal.helpers import FILING, Page, attr, text_of, token
 
 
 def offered(page: Page) -> list[str]:
