@@ -60,3 +60,13 @@ def server_zone():
     timezone.deactivate()
     yield
     timezone.deactivate()
+
+
+@pytest.fixture
+def as_agent(console_client):
+    return console_client("agent")
+
+
+@pytest.fixture
+def as_senior(console_client):
+    return console_client("senior")
