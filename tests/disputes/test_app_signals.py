@@ -1,5 +1,6 @@
-"""Every process that changes cases (management commands, the API, the socket server) forgets the
-queue's cached counts when a case changes, not only one that has loaded the console's pages."""
+"""Every process that changes cases, notices or availability (management commands, the API, the
+socket server) forgets what is cached of them, not only one that has loaded the pages that show
+them."""
 
 import os
 import subprocess
@@ -12,14 +13,23 @@ from django.conf import settings
 PROBE = """
 import sys
 from django.db.models.signals import post_delete, post_save
-from disputes.models import Case
+from disputes.models import AgentStatus, Case, Notification
 print("console views loaded:", "disputes.views.console" in sys.modules)
 print("saved:", post_save.disconnect(sender=Case, dispatch_uid="disputes.queue_counts.case_saved"))
 print("deleted:", post_delete.disconnect(sender=Case, dispatch_uid="disputes.queue_counts.case_deleted"))
+print("notice saved:", post_save.disconnect(sender=Notification, dispatch_uid="disputes.people.notice_saved"))
+print("notice deleted:", post_delete.disconnect(sender=Notification, dispatch_uid="disputes.people.notice_deleted"))
+print(
+    "availability saved:", post_save.disconnect(sender=AgentStatus, dispatch_uid="disputes.people.availability_saved")
+)
+print(
+    "availability deleted:",
+    post_delete.disconnect(sender=AgentStatus, dispatch_uid="disputes.people.availability_deleted"),
+)
 """
 
 
-def test_a_management_command_forgets_the_queue_counts_when_a_case_changes():
+def test_a_management_command_forgets_the_cached_counts_when_a_case_a_notice_or_an_availability_changes():
     done = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", PROBE],
         cwd=settings.BASE_DIR,
@@ -33,3 +43,5 @@ def test_a_management_command_forgets_the_queue_counts_when_a_case_changes():
     assert "console views loaded: False" in lines
     assert "saved: True" in lines
     assert "deleted: True" in lines
+    for fact in ("notice", "availability"):
+        assert f"{fact} saved: True" in lines and f"{fact} deleted: True" in lines
