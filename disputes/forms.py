@@ -23,8 +23,11 @@ class HiddenInput(forms.HiddenInput):
     def render(self, name, value, attrs=None, renderer=None):
         widget = self.get_context(name, value, attrs)["widget"]
         shown = "" if widget["value"] is None else format_html(' value="{}"', widget["value"])
-        shown_attrs = [(key, "" if v is True else format_html('="{}"', v)) for key, v in widget["attrs"].items() if v is not False]
-        attrs = format_html_join("", " {}{}", shown_attrs)  # True: the bare name; False: left out
+        # An attribute set to True is written as its bare name; one set to False is left out.
+        shown_attrs = [
+            (key, "" if v is True else format_html('="{}"', v)) for key, v in widget["attrs"].items() if v is not False
+        ]
+        attrs = format_html_join("", " {}{}", shown_attrs)
         return format_html('<input type="hidden" name="{}"{}{}>', widget["name"], shown, attrs)
 
 
