@@ -236,7 +236,7 @@ def console_case_list(*, user) -> QuerySet[Case]:
     """The cases an agent works on in the console: every case but their own (as buyer or seller)."""
     if not is_agent_user(user):
         return Case.objects.none()
-    return case_list(user=user).exclude(buyer=user).exclude(seller=user)
+    return case_list(user=user).exclude(Q(buyer=user) | Q(seller=user))
 
 
 def console_case_get(*, user, reference: str) -> Case:

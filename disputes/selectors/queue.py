@@ -4,8 +4,7 @@ The counts are cached and forgotten whenever a case is saved or deleted; the rec
 connected by DisputesConfig.ready(), so in every process, not only where the console is served."""
 
 from django.db import connection
-from django.db.models import BooleanField, F, Q, QuerySet, Value, When
-from django.db.models import Case as Choose
+from django.db.models import F, Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -63,17 +62,11 @@ def queue_filtered(filters) -> bool:
 
 def queue_list(*, user) -> QuerySet[Case]:
     """The mediation queue (escalated, in mediation, appealed), least time left to decide first."""
-    now = timezone.now()
     return (
         console_case_list(user=user)
         .select_related(None)
         .only(*QUEUE_ROW_COLUMNS)
         .filter(state__in=QUEUE_STATES)
-        .annotate(
-            is_overdue=Choose(
-                When(agent_decision_due_at__lt=now, then=Value(True)), default=Value(False), output_field=BooleanField()
-            )
-        )
         .order_by(*QUEUE_KEYSET.ordering)
     )
 

@@ -13,6 +13,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -95,7 +96,7 @@ def queue(request, status=200):
     context = {
         "filters_changed": filterset is not None and filterset.form.has_changed(),
         "filter_errors": filterset is not None and bool(filterset.errors),
-        "rows": queue_rows(page.rows, request.user),
+        "rows": queue_rows(page.rows, request.user, csrf_token=get_token(request)),
         "counts": counts,
         "tabs": state_tabs(filters, counts),
         "total_label": count_label(counts["total"]),
