@@ -48,6 +48,11 @@ def has_unread_notice(*, user_id: int, case_id: int, event: str) -> bool:
     )
 
 
+def person_facts(user_id) -> list[tuple[str, str]]:
+    """The (topic, key) of the facts above every page asks for, to read them ahead together."""
+    return [(_notices(user_id), ""), (_availability(user_id), "")]
+
+
 def notices_changed(user_ids: Iterable[int]) -> None:
     """These people's notices were written or marked read in bulk."""
     for user_id in set(user_ids):
