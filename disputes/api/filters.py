@@ -2,11 +2,14 @@
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Case as Choose
 from django.db.models import CharField, DateTimeField, F, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
@@ -63,6 +66,24 @@ RUNNING_DEADLINE_VALUES = {
         output_field=DateTimeField(),
     ),
 }
+
+
+def running_deadline_sql() -> dict[str, RawSQL]:
+    """RUNNING_DEADLINE_VALUES compiled once per process, for a list read from the case table itself
+    (not as a subquery, whose table would have another alias). Resolving and compiling their
+    fourteen conditions on every request was a fifth of the cases API list's time."""
+    return _compiled_running_deadline(connection.vendor)
+
+
+@lru_cache(maxsize=4)
+def _compiled_running_deadline(vendor: str) -> dict[str, RawSQL]:
+    query = Case.objects.annotate(**RUNNING_DEADLINE_VALUES).query
+    compiler = query.get_compiler(connection=connection)
+    compiled = {}
+    for name, expression in RUNNING_DEADLINE_VALUES.items():
+        sql, params = compiler.compile(query.annotations[name])
+        compiled[name] = RawSQL(sql, tuple(params), output_field=expression.output_field)
+    return compiled
 
 
 def overdue_q(now: datetime) -> Q:

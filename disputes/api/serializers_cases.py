@@ -2,7 +2,7 @@
 
 A list page holds up to 200 cases; loading each as model instances and walking DRF's fields was
 most of its time. So a listed case is built directly from its columns (`case_rows`, from
-`.values(*CASE_ROW_COLUMNS, **CASE_ROW_VALUES)`), and CaseSerializer's declared fields describe the same answer
+`.values(*CASE_ROW_COLUMNS, **case_row_values())`), and CaseSerializer's declared fields describe the same answer
 for the schema. tests/api/test_case_serializer.py holds the two to the same answer.
 """
 
@@ -18,7 +18,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from disputes.api.filters import RUNNING_DEADLINE_VALUES, case_running_deadline
+from disputes.api.filters import case_running_deadline, running_deadline_sql
 from disputes.api.serializers import OrderBriefSerializer, SideField, absolute_url, side_of
 from disputes.models import Case, Currency, Decision, Offer, Outcome, Reason, RefundInstruction, Remedy
 
@@ -105,14 +105,18 @@ CASE_ROW_COLUMNS = [
     *("order__external_id", "order__item_title", "order__amount", "order__currency", "order__status"),
     *("buyer__username", "seller__username"),
 ]
-CASE_ROW_VALUES = RUNNING_DEADLINE_VALUES  # the running deadline's name and time
 _READ_COLUMN = {column: attrgetter(column.replace("__", ".")) for column in CASE_ROW_COLUMNS}
 _STATE_LABELS = dict(Case.State.choices)
 _REFERENCE_MARK = "MS-0"
 
 
+def case_row_values() -> dict:
+    """What a row reads beside its columns: the running deadline's name and time."""
+    return running_deadline_sql()
+
+
 def case_columns(case: Case) -> dict:
-    """A loaded case's CASE_ROW_COLUMNS and CASE_ROW_VALUES, as `.values()` would give them."""
+    """A loaded case's CASE_ROW_COLUMNS and case_row_values(), as `.values()` would give them."""
     name, due_at = case_running_deadline(case) or (None, None)
     return {column: read(case) for column, read in _READ_COLUMN.items()} | {
         "deadline_name": name,
@@ -144,7 +148,7 @@ def _money(amount: Decimal | None) -> str | None:
 
 
 def case_rows(rows: Iterable[Mapping], *, request) -> list[dict]:
-    """Listed cases, from `.values(*CASE_ROW_COLUMNS, **CASE_ROW_VALUES)` rows."""
+    """Listed cases, from `.values(*CASE_ROW_COLUMNS, **case_row_values())` rows."""
     row_format = RowFormat(request)
     return [case_row(columns, row_format) for columns in rows]
 

@@ -15,9 +15,9 @@ from disputes.api.permissions import PeopleActOnCases
 from disputes.api.serializers import HistoryEntrySerializer
 from disputes.api.serializers_cases import (
     CASE_ROW_COLUMNS,
-    CASE_ROW_VALUES,
     CaseDetailSerializer,
     CaseSerializer,
+    case_row_values,
     case_rows,
 )
 from disputes.api.views.common import MONEY, CaseWriteApi, case_detail, errors
@@ -35,7 +35,7 @@ class CaseListApi(generics.ListAPIView):
     def get_queryset(self):
         # What a row shows and no more, as plain values: no model instances to build, and only
         # the joins and columns a row reads.
-        return selectors.case_list(user=self.request.user).values(*CASE_ROW_COLUMNS, **CASE_ROW_VALUES)
+        return selectors.case_list(user=self.request.user).values(*CASE_ROW_COLUMNS, **case_row_values())
 
     def filter_queryset(self, queryset):
         # Most reads ask for no filter: then there is nothing to check, and no filter form to build.
