@@ -8,7 +8,7 @@ class DisputesConfig(AppConfig):
 
     def ready(self):
         from disputes import backends, middleware, notifications, realtime  # noqa: F401  (signals)
-        from disputes.api import webhooks  # noqa: F401  (subscribe to case events)
+        from disputes.api import authentication, webhooks  # noqa: F401  (tokens forgotten; case events)
         from disputes.roles import ensure_staff_groups
         from disputes.selectors import people, queue  # noqa: F401  (what a change makes cached facts forget)
 

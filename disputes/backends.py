@@ -1,9 +1,10 @@
-"""Django's ModelBackend, with each person's permissions kept between requests (disputes.cached),
-and the marketplace's service account kept out of the desk's pages.
+"""Django's ModelBackend, with each person's row and permissions kept between requests
+(disputes.cached), and the marketplace's service account kept out of the desk's pages.
 
-Every page and API call asks whether someone is an agent; ModelBackend answers with two queries
-(their own permissions, their groups'). Kept in the cache, they are forgotten whenever group
-membership, a group's permissions, someone's own permissions or a superuser flag may change.
+Every page and API call loads the signed-in person and asks whether they are an agent; ModelBackend
+answers with three queries (their row, their own permissions, their groups'). Kept in the cache, a
+row is forgotten whenever it is saved or deleted, and permissions whenever group membership, a
+group's permissions, someone's own permissions or a superuser flag may change.
 
 The service account ("Marketplace integrations") uses the API with its token, which DRF checks
 without this backend. It may not sign in with a password (the sign-in form says why), and a
@@ -20,8 +21,21 @@ from django.dispatch import receiver
 from disputes.cached import forget, remembered
 from disputes.permissions import is_service_account
 
+User = get_user_model()
+
 PERMISSIONS = "permissions"
 SECONDS = 300  # a change the signals below do not see (a raw UPDATE) shows within this
+
+
+def person_topic(user_id) -> str:
+    return f"person:{user_id}"
+
+
+def cached_person(user_id):
+    """The user with this pk (None if there is none), as last saved."""
+    return remembered(
+        person_topic(user_id), "", lambda: User._default_manager.filter(pk=user_id).first(), seconds=SECONDS
+    )
 
 SERVICE_SIGN_IN_REFUSED = (
     "This is the marketplace's service account: it works through the API with its token "
@@ -39,8 +53,10 @@ class CachedPermissionsBackend(ModelBackend):
         return user
 
     def get_user(self, user_id):
-        user = super().get_user(user_id)
-        return None if user is not None and is_service_account(user) else user
+        user = cached_person(user_id)
+        if user is None or not self.user_can_authenticate(user) or is_service_account(user):
+            return None
+        return user
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
@@ -53,8 +69,6 @@ class CachedPermissionsBackend(ModelBackend):
         return user_obj._perm_cache
 
 
-User = get_user_model()
-
 
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="disputes.perms.groups")
 @receiver(m2m_changed, sender=User.user_permissions.through, dispatch_uid="disputes.perms.user")
@@ -65,9 +79,15 @@ def _membership_changed(sender, action, **kwargs):
 
 
 @receiver(post_save, sender=User, dispatch_uid="disputes.perms.user_saved")
-def _user_saved(sender, update_fields=None, **kwargs):
+def _user_saved(sender, instance, update_fields=None, **kwargs):
+    forget(person_topic(instance.pk))
     if update_fields is None or "is_superuser" in update_fields:  # not a sign-in's last_login
         forget(PERMISSIONS)
+
+
+@receiver(post_delete, sender=User, dispatch_uid="disputes.perms.user_deleted")
+def _user_deleted(sender, instance, **kwargs):
+    forget(person_topic(instance.pk))
 
 
 @receiver(post_delete, sender=Group, dispatch_uid="disputes.perms.group_deleted")

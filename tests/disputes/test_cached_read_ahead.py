@@ -1,6 +1,6 @@
 """Reading a request's facts ahead (disputes.cached.reading_ahead): a signed-in page asks the cache
-once for the person's permissions, zone, unread notices and availability, and a fact changed in
-the middle of the request is read afresh, never served as it was read ahead."""
+once for the person's row, permissions, zone, unread notices and availability, and a fact changed
+in the middle of the request is read afresh, never served as it was read ahead."""
 
 import pytest
 from django.core.cache import cache
@@ -76,7 +76,7 @@ def test_a_signed_in_page_reads_the_persons_facts_in_one_round_trip(policy, cach
     client.get("/console/")  # each fact computed once, and kept
     cache_reads.clear()
 
-    with django_assert_num_queries(3):  # the session, the user, the queue's rows
+    with django_assert_num_queries(2):  # the session and the queue's rows: the person came from the cache
         page = Page(client.get("/console/"))
 
     assert len(cache_reads) == 2  # the person's facts, then the queue's counts
