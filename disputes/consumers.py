@@ -4,6 +4,7 @@ Frames are JSON objects with a `type`. Close codes: 4401 not signed in, 4403 not
 4404 no such case, 4000 the session ended.
 """
 
+import asyncio
 import json
 import logging
 import time
@@ -136,6 +137,8 @@ class CaseConsumer(_DeskConsumer):
 
     is_agent = False
     sent_at: tuple[float, ...] = ()  # when this socket's recent messages were sent
+    answering: asyncio.Future | None = None  # the client's latest frame, answered after those before it
+    failed = False  # answering a frame failed (the database or the channel layer): the socket is closing
 
     async def __call__(self, scope, receive, send):
         try:
@@ -172,6 +175,8 @@ class CaseConsumer(_DeskConsumer):
         return [*groups, case_agents_group(self.case.pk)] if self.is_agent else groups
 
     async def disconnect(self, code):
+        if self.answering is not None and not self.failed:
+            await asyncio.wait([self.answering])  # a message sent before the close is stored first
         if self.is_agent:
             viewer_renewals.discard(self.channel_name)
             await database_sync_to_async(viewer_leave)(channel_name=self.channel_name)
@@ -179,6 +184,27 @@ class CaseConsumer(_DeskConsumer):
         await super().disconnect(code)
 
     async def receive(self, text_data=None, bytes_data=None):
+        # A message waits for the database, and meanwhile this socket goes on delivering its room's
+        # messages, which would otherwise queue behind it. What the client sends is still answered
+        # one frame after another, in the order sent.
+        previous = self.answering
+        self.answering = asyncio.ensure_future(self._answer_after(previous, text_data))
+
+    async def _answer_after(self, previous: asyncio.Future | None, text_data: str | None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        try:
+            await self._answer(text_data)
+        except OSError as error:  # the client has gone: the server ends the socket as on any disconnect
+            logger.debug("A socket's client left before its answer reached it (%r)", error)
+        except (RedisError, OperationalError, InterfaceError) as error:
+            logger.warning("Closing a socket: the channel layer or the database failed (%r)", error)
+            self.failed = True
+            with suppress(Exception):  # the client may be gone already
+                await self.close(code=TRY_AGAIN_LATER)
+            await self._leave_anyway(TRY_AGAIN_LATER)
+
+    async def _answer(self, text_data: str | None) -> None:
         if text_data is None:
             await self.error("bad_frame", "Frames are JSON text, not binary.")
             return

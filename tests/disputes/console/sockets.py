@@ -26,6 +26,7 @@ from tests.disputes.case_states import bring_to
 User = get_user_model()
 
 TIMEOUT = 3  # seconds for a frame that must arrive
+BROADCASTS = {"message", "case.changed", "presence", "queue.changed"}  # what no client frame answers
 ORIGIN = b"http://localhost"
 
 
@@ -51,6 +52,7 @@ class Socket:
             headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
         self.user_id = getattr(user, "pk", None)
         self.ws = WebsocketCommunicator(app, path, headers=headers)
+        self.early: list[dict] = []  # broadcasts read while waiting for an answer, for `receive`
 
     async def connect(self):
         return await self.ws.connect(timeout=TIMEOUT)
@@ -62,7 +64,19 @@ class Socket:
         await self.ws.send_to(text_data=text)
 
     async def receive(self) -> dict:
+        if self.early:
+            return self.early.pop(0)
         return await self.ws.receive_json_from(timeout=TIMEOUT)
+
+    async def answer(self) -> dict:
+        """The next answer to what this socket sent (its "sent", an error, a pong). A socket goes on
+        delivering its room while its own message is stored, so that message's broadcast may come
+        before its "sent": broadcasts read meanwhile are kept, in order, for `receive`."""
+        while True:
+            frame = await self.ws.receive_json_from(timeout=TIMEOUT)
+            if frame["type"] not in BROADCASTS:
+                return frame
+            self.early.append(frame)
 
     async def receive_many(self, count: int) -> list[dict]:
         return [await self.receive() for _ in range(count)]
@@ -86,9 +100,9 @@ class Socket:
         assert await self.receive() == {"type": "presence", "viewers": ["probe"]}
 
     async def post(self, body: str, **extra) -> dict:
-        """Send a message; return the next frame (its acknowledgement, or an error)."""
+        """Send a message; return its answer (its acknowledgement, or an error)."""
         await self.send({"type": "message.send", "body": body, **extra})
-        return await self.receive()
+        return await self.answer()
 
     async def disconnect(self) -> None:
         await self.ws.disconnect(timeout=TIMEOUT)
