@@ -14,20 +14,17 @@ from urllib.parse import parse_qs
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from redis.exceptions import RedisError
 
-from disputes import selectors
+from disputes import selectors, socket_work
 from disputes.exceptions import DisputeError
-from disputes.models import Case
-from disputes.permissions import can_view_case, is_agent, is_agent_user, is_case_party
+from disputes.permissions import is_agent, is_agent_user, is_case_party
 from disputes.presenters import case_status
 from disputes.ratelimits import RateLimited
-from disputes.realtime import case_agents_group, case_group, message_frame, queue_group, user_group
-from disputes.services.conversation import message_post
+from disputes.realtime import case_agents_group, case_group, queue_group, user_group
 from disputes.services.presence import viewer_join, viewer_leave
 from disputes.socket_work import on_message_threads, viewer_renewals
 
@@ -161,7 +158,7 @@ class CaseConsumer(_DeskConsumer):
         # An agent who is the buyer or the seller of this case is a party here: no notes, no presence.
         self.is_agent = await database_sync_to_async(is_agent)(self.case, self.user)
         self.role_read_at = time.monotonic()
-        self.case = _room_of(self.case)
+        self.case = socket_work.room_of(self.case)
         await self.join()
         await self.accept()
         if self.is_agent:
@@ -246,7 +243,7 @@ class CaseConsumer(_DeskConsumer):
         # again, whether or not the news of the change has reached this socket yet.
         reread = internal or not self.role_is_trusted()
         try:
-            user, message = await on_message_threads(_post_as_now)(
+            user, message = await on_message_threads(socket_work.post_as_now)(
                 self.case, self.user, body, internal=internal, reread=reread
             )
         except PermissionDenied as refusal:
@@ -272,7 +269,7 @@ class CaseConsumer(_DeskConsumer):
         if isinstance(after, bool) or not 0 <= after_id <= MAX_MESSAGE_ID:
             await self.error("invalid", "`after` is a message id.")
             return
-        frames = await database_sync_to_async(_frames_after)(self.case, self.user, after_id)
+        frames = await database_sync_to_async(socket_work.frames_after)(self.case, self.user, after_id)
         for frame in frames:
             await self.send_json(frame)
 
@@ -290,7 +287,7 @@ class CaseConsumer(_DeskConsumer):
 
     async def case_changed(self, event):
         reread = not self.role_is_trusted()
-        user, allowed = await on_message_threads(_still_allowed)(self.case.pk, self.user, reread=reread)
+        user, allowed = await on_message_threads(socket_work.still_allowed)(self.case.pk, self.user, reread=reread)
         if allowed is None:
             await self.close(code=NOT_ALLOWED)
             return
@@ -314,7 +311,7 @@ class CaseConsumer(_DeskConsumer):
         """Whether this socket may still hear internal notes, its role read again once it is no
         longer trusted (every few seconds at most, or at once after a role change)."""
         if self.is_agent and not self.role_is_trusted():
-            await self._trust(await on_message_threads(_user_now)(self.user.pk))
+            await self._trust(await on_message_threads(socket_work.user_now)(self.user.pk))
         return self.is_agent
 
     async def _trust(self, user) -> None:
@@ -359,7 +356,7 @@ class QueueConsumer(_DeskConsumer):
         await self.error("read_only", "The queue feed only sends.")
 
     async def user_role_changed(self, event):
-        if not is_agent_user(await on_message_threads(_user_now)(self.user_id)):
+        if not is_agent_user(await on_message_threads(socket_work.user_now)(self.user_id)):
             await self.close(code=NOT_ALLOWED)
 
     async def queue_changed(self, event):
@@ -369,43 +366,3 @@ class QueueConsumer(_DeskConsumer):
 def _after_id(query_string: bytes):
     values = parse_qs(query_string.decode(errors="ignore")).get("after")
     return values[0] if values else None
-
-
-def _room_of(case: Case) -> Case:
-    """What a socket keeps of its case: its id and sides, enough for the groups and the frames.
-    Every rule is checked by the services on the row they read and lock; the rest is not kept by
-    each of the thousands of idle sockets."""
-    fields = ["id", "buyer_id", "seller_id", "state"]
-    return Case.from_db(case._state.db, fields, [getattr(case, name) for name in fields])
-
-
-def _user_now(user_id: int):
-    """The person as they are now, with their permissions read; None once they cannot sign in."""
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    if user is not None:
-        is_agent_user(user)  # reads the permissions here, on the database thread
-    return user
-
-
-def _post_as_now(case, user, body: str, *, internal: bool, reread: bool):
-    """Post as the user is now, not as they were when the socket opened (`reread`, once the
-    socket's role is no longer trusted): permissions cached on the socket's user would let an
-    agent who lost the role go on writing notes."""
-    current = _user_now(user.pk) if reread else user
-    if current is None:
-        raise PermissionDenied("Your account can no longer write here.")
-    return current, message_post(case=case, author=current, body=body, internal=internal)
-
-
-def _frames_after(case, user, after_id: int) -> list[dict]:
-    return [message_frame(message, case) for message in selectors.message_list_after(case=case, user=user, after_id=after_id)]
-
-
-def _still_allowed(case_id, user, *, reread: bool):
-    """The person (read again if `reread`) and the case if they may still see it, else None."""
-    if reread:
-        user = _user_now(user.pk)
-        if user is None:
-            return None, None
-    case = selectors.case_list(user=user).filter(pk=case_id).first()
-    return user, (case if case is not None and can_view_case(user, case) else None)

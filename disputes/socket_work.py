@@ -1,5 +1,5 @@
-"""What a socket server runs beside its consumers: the threads their database work goes to, and
-the renewal of its agents' viewer rows."""
+"""What a socket server runs beside its consumers: their database work, the threads it goes to,
+and the renewal of its agents' viewer rows."""
 
 import asyncio
 import contextvars
@@ -8,10 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import close_old_connections
 
-from disputes.models import CaseViewer
-from disputes.realtime import sends_handed_to
+from disputes import selectors
+from disputes.models import Case, CaseViewer
+from disputes.permissions import can_view_case, is_agent_user
+from disputes.realtime import message_frame, sends_handed_to
+from disputes.services.conversation import message_post
 from disputes.services.presence import viewers_renew
 
 logger = logging.getLogger(__name__)
@@ -70,3 +75,47 @@ class ViewerRenewals:
 
 
 viewer_renewals = ViewerRenewals()
+
+
+# The sockets' database work: each runs on a database thread, never on the event loop.
+
+
+def room_of(case: Case) -> Case:
+    """What a socket keeps of its case: its id and sides, enough for the groups and the frames.
+    Every rule is checked by the services on the row they read and lock; the rest is not kept by
+    each of the thousands of idle sockets."""
+    fields = ["id", "buyer_id", "seller_id", "state"]
+    return Case.from_db(case._state.db, fields, [getattr(case, name) for name in fields])
+
+
+def user_now(user_id: int):
+    """The person as they are now, with their permissions read; None once they cannot sign in."""
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is not None:
+        is_agent_user(user)  # reads the permissions here, on the database thread
+    return user
+
+
+def post_as_now(case, user, body: str, *, internal: bool, reread: bool):
+    """Post as the user is now, not as they were when the socket opened (`reread`, once the
+    socket's role is no longer trusted): permissions cached on the socket's user would let an
+    agent who lost the role go on writing notes."""
+    current = user_now(user.pk) if reread else user
+    if current is None:
+        raise PermissionDenied("Your account can no longer write here.")
+    return current, message_post(case=case, author=current, body=body, internal=internal)
+
+
+def frames_after(case, user, after_id: int) -> list[dict]:
+    messages = selectors.message_list_after(case=case, user=user, after_id=after_id)
+    return [message_frame(message, case) for message in messages]
+
+
+def still_allowed(case_id, user, *, reread: bool):
+    """The person (read again if `reread`) and the case if they may still see it, else None."""
+    if reread:
+        user = user_now(user.pk)
+        if user is None:
+            return None, None
+    case = selectors.case_list(user=user).filter(pk=case_id).first()
+    return user, (case if case is not None and can_view_case(user, case) else None)

@@ -7,7 +7,7 @@ import threading
 import pytest
 from channels.db import database_sync_to_async
 
-from disputes import consumers
+from disputes import socket_work
 from disputes.services.conversation import message_post
 from tests.disputes.console.sockets import TIMEOUT, messages_on, room
 
@@ -18,14 +18,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def held_posts(monkeypatch):
     """Messages sent over sockets are stored only once `release` is set; `storing` says one started."""
     storing, release = threading.Event(), threading.Event()
-    post = consumers._post_as_now
+    post = socket_work.post_as_now
 
     def held(*args, **kwargs):
         storing.set()
         assert release.wait(TIMEOUT), "never released"
         return post(*args, **kwargs)
 
-    monkeypatch.setattr(consumers, "_post_as_now", held)
+    monkeypatch.setattr(socket_work, "post_as_now", held)
     yield storing, release
     release.set()
 

@@ -1,6 +1,6 @@
 """Chat messages: who is told, and what one message costs on the socket's path.
 
-The socket posts through `consumers._post_as_now` with the person it trusts (read at connect or
+The socket posts through `socket_work.post_as_now` with the person it trusts (read at connect or
 a few seconds ago); what runs after commit (notices, the broadcast, webhooks) is counted too.
 """
 
@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from disputes import consumers, realtime
+from disputes import permissions, realtime, socket_work
 from disputes.models import Case, Notification
 from tests import factories
 from tests.disputes.case_states import bring_to
@@ -28,7 +28,7 @@ def mediated(policy, buyer, seller, agent):
 
 def post(case, author, body, *, internal=False, reread=False):
     """As the socket does: the case and the person it kept, the post on the message threads."""
-    _, message = consumers._post_as_now(consumers._room_of(case), author, body, internal=internal, reread=reread)
+    _, message = socket_work.post_as_now(socket_work.room_of(case), author, body, internal=internal, reread=reread)
     return message
 
 
@@ -101,7 +101,7 @@ def test_internal_note_tells_no_party(mediated, agent):
 @pytest.mark.parametrize("author, internal", [("buyer", False), ("agent", False), ("agent", True)])
 def test_message_over_the_socket_reads_no_person_and_costs_few_queries(mediated, buyer, agent, author, internal):
     person = {"buyer": buyer, "agent": agent}[author]
-    consumers.is_agent(mediated, person)  # as at connect: the socket knows the role
+    permissions.is_agent(mediated, person)  # as at connect: the socket knows the role
     post(mediated, person, "warm-up")  # one buyer write of the case row a minute; the notices
     post(mediated, person, "warm-up 2")  # who is told already, read once and kept
 
