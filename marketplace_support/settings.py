@@ -120,15 +120,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    # Redis pub/sub: a broadcast is published once and each server process hands it to its own
-    # sockets, where the list-based layer wrote it into every member's queue and each socket's
-    # process popped it back one round trip at a time. Chat to 500 sockets went from p99 ~100 ms to
-    # ~30 ms (bench/README.md). It delivers at most once, to sockets listening at the time: a
-    # client that missed a message asks for everything after the last id it saw, as on any gap.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_connect_timeout": 5}]},
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # redis-py reads with a 5 s socket timeout by default, as long as channels-redis's
+                # blocking 5 s BZPOPMIN: an idle socket's read would time out and break the consumer.
+                # Connections are opened as needed, up to `max_connections` a process: past it redis-py
+                # refuses at once (its default, 100, closed sockets when hundreds joined together).
+                "hosts": [
+                    {"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5, "max_connections": 1000}
+                ],
+                # Messages waiting per channel before new ones are dropped (the default, 100, loses
+                # chat under bursts; a socket that lost some resyncs with "after id").
+                "capacity": 1000,
+            },
         }
     }
 else:
