@@ -37,6 +37,7 @@ def cached_person(user_id):
         person_topic(user_id), "", lambda: User._default_manager.filter(pk=user_id).first(), seconds=SECONDS
     )
 
+
 SERVICE_SIGN_IN_REFUSED = (
     "This is the marketplace's service account: it works through the API with its token "
     "and cannot sign in to the desk's pages."
@@ -67,7 +68,6 @@ class CachedPermissionsBackend(ModelBackend):
                 PERMISSIONS, str(user_obj.pk), lambda: from_database(user_obj), seconds=SECONDS
             )
         return user_obj._perm_cache
-
 
 
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="disputes.perms.groups")

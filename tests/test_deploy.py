@@ -9,11 +9,12 @@ import json
 import os
 import secrets
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+
+from tests.processes import run_python
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -69,9 +70,7 @@ def production_env(**values: str) -> dict[str, str]:
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
-    )
+    return run_python(args, env=env)
 
 
 def read_settings(env: dict[str, str]) -> dict:

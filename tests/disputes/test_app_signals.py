@@ -2,11 +2,7 @@
 socket server) forgets what is cached of them, not only one that has loaded the pages that show
 them."""
 
-import os
-import subprocess
-import sys
-
-from django.conf import settings
+from tests.processes import run_python
 
 # Run by a management command (as process_deadlines is): prints whether the console's views were
 # loaded and whether each receiver was connected (disconnect() tells).
@@ -30,14 +26,7 @@ print(
 
 
 def test_a_management_command_forgets_the_cached_counts_when_a_case_a_notice_or_an_availability_changes():
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", PROBE],
-        cwd=settings.BASE_DIR,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_python(["manage.py", "shell", "--no-imports", "-c", PROBE])
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert "console views loaded: False" in lines
