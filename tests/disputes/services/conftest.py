@@ -1,4 +1,5 @@
-"""Fixtures of the offer, refund, return and proposal tests (see money_paths.py)."""
+"""Fixtures of the service tests: the console's (escalations by hand) and the offer, refund,
+return and proposal tests' (see money_paths.py)."""
 
 import pytest
 
@@ -23,3 +24,10 @@ def mediated_case(open_case, agent):
 def return_case(order):
     """A case whose buyer asked to send the item back for a refund of the claimed amount."""
     return factories.case(order_=order, requested_outcome="return_and_refund")
+
+
+@pytest.fixture
+def by_hand(settings, tmp_path):
+    """Escalations wait in the queue unless a test turns automatic assignment on."""
+    settings.AUTO_ASSIGN_ESCALATIONS = False
+    settings.MEDIA_ROOT = tmp_path / "media"
