@@ -1,5 +1,6 @@
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from tests.disputes.case_states import bring_to
 
@@ -47,3 +48,11 @@ def case_in(open_case, agent, senior):
         return bring_to(state, open_case, agent=agent, senior=senior)
 
     return make
+
+
+@pytest.fixture
+def server_zone():
+    """The time zone middleware leaves the request's zone active in the thread; start and end in UTC."""
+    timezone.deactivate()
+    yield
+    timezone.deactivate()

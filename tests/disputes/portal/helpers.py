@@ -12,6 +12,7 @@ from PIL import Image
 from disputes.models import Case, Evidence, Message, Notification, Offer
 from disputes.services import case_decline_claim
 from feedback.models import SurveyResponse
+from tests import factories
 
 LOGIN_URL = "/accounts/login/"
 
@@ -186,3 +187,7 @@ def declined(case, **staff):
 
 def action_url(case, name):
     return f"{case.get_absolute_url()}actions/{name}/"
+
+
+def new_case(buyer, seller, title="Walnut desk lamp", **filing):
+    return factories.case(order_=factories.order(buyer=buyer, seller=seller, item_title=title), **filing)
