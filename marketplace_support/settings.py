@@ -120,21 +120,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    # Redis pub/sub, telling a process's sockets when its connection breaks (channel_layer.py).
+    # Reads and writes give up after 5 s, so a hung Redis ends sockets rather than holding them.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py reads with a 5 s socket timeout by default, as long as channels-redis's
-                # blocking 5 s BZPOPMIN: an idle socket's read would time out and break the consumer.
-                # Connections are opened as needed, up to `max_connections` a process: past it redis-py
-                # refuses at once (its default, 100, closed sockets when hundreds joined together).
-                "hosts": [
-                    {"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5, "max_connections": 1000}
-                ],
-                # Messages waiting per channel before new ones are dropped (the default, 100, loses
-                # chat under bursts; a socket that lost some resyncs with "after id").
-                "capacity": 1000,
-            },
+            "BACKEND": "marketplace_support.channel_layer.PubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 5, "socket_connect_timeout": 5}]},
         }
     }
 else:

@@ -145,7 +145,7 @@ def case_in_mediation(policy, buyer, seller, agent):
 
 
 def test_redis_layer_is_what_the_servers_share():
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "marketplace_support.channel_layer.PubSubChannelLayer"
 
 
 async def test_message_sent_through_one_server_reaches_a_client_of_the_other(servers, case_in_mediation):
