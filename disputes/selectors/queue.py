@@ -10,6 +10,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django_fsm import has_transition_perm
 
+from disputes import lookups  # noqa: F401  (registers field__in_constants)
 from disputes.cached import forget, remembered
 from disputes.filters import QUEUE_STATES, QueueFilter
 from disputes.models import Case
@@ -66,7 +67,7 @@ def queue_list(*, user) -> QuerySet[Case]:
         console_case_list(user=user)
         .select_related(None)
         .only(*QUEUE_ROW_COLUMNS)
-        .filter(state__in=QUEUE_STATES)
+        .filter(state__in_constants=QUEUE_STATES)  # so a prepared plan can use case_queue_order
         .order_by(*QUEUE_KEYSET.ordering)
     )
 
