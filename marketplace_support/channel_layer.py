@@ -2,7 +2,7 @@
 
 A broadcast is published once and each server process hands it to its own sockets, where the
 list-based layer wrote it into every member's queue and each socket popped it back one round trip
-at a time: chat to 500 sockets went from p99 ~100 ms to ~30 ms (bench/README.md).
+at a time (bench/README.md has the chat figures of both).
 
 Pub/sub delivers at most once, to whoever listens at the time. channels-redis's layer logs a broken
 connection and subscribes again, so what was published in between is lost without a socket
