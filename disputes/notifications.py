@@ -17,7 +17,7 @@ from django.dispatch import receiver
 
 from disputes.events import CaseEvent, case_event
 from disputes.models import Case, Notification
-from disputes.selectors.people import has_unread_notice, notices_changed
+from disputes.selectors.people import notices_changed, with_unread_notice
 
 logger = logging.getLogger(__name__)
 
@@ -86,11 +86,7 @@ def notify_parties(sender, event: CaseEvent, **kwargs) -> None:
 
 def _told_already(event: CaseEvent) -> set[int]:
     """Whom of those it concerns an unread notice of this kind of event on its case tells already."""
-    return {
-        pk
-        for pk in _party_recipients(event)
-        if has_unread_notice(user_id=pk, case_id=event.case_id, event=event.name)
-    }
+    return with_unread_notice(user_ids=_party_recipients(event), case_id=event.case_id, event=event.name)
 
 
 def _party_recipients(event: CaseEvent) -> set[int]:

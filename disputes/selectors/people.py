@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from disputes.cached import forget, remembered
+from disputes.cached import forget, reading_ahead, remembered
 from disputes.models import AgentStatus, Notification
 
 KEPT_SECONDS = 600  # the longest a write that forgot to say so could leave a fact stale
@@ -40,12 +40,24 @@ def has_unread_notice(*, user_id: int, case_id: int, event: str) -> bool:
     message whether its reader was told already."""
     return remembered(
         _notices(user_id),
-        f"{case_id}:{event}",
+        _unread_notice_key(case_id, event),
         lambda: Notification.objects.filter(
             recipient_id=user_id, case_id=case_id, event=event, read_at__isnull=True
         ).exists(),
         seconds=KEPT_SECONDS,
     )
+
+
+def with_unread_notice(*, user_ids: Iterable[int], case_id: int, event: str) -> set[int]:
+    """Who of these people has an unread notice of `event` on the case, read for all of them in one
+    cache round trip: a message by an agent asks it of both parties."""
+    user_ids = set(user_ids)
+    with reading_ahead((_notices(pk), _unread_notice_key(case_id, event)) for pk in user_ids):
+        return {pk for pk in user_ids if has_unread_notice(user_id=pk, case_id=case_id, event=event)}
+
+
+def _unread_notice_key(case_id: int, event: str) -> str:
+    return f"{case_id}:{event}"
 
 
 def person_facts(user_id) -> list[tuple[str, str]]:

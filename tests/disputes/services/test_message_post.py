@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -114,6 +115,24 @@ def test_message_over_the_socket_reads_no_person_and_costs_few_queries(mediated,
     # counted). Nobody new to tell (each reader's unread notice is known from the cache), the
     # broadcast built from the message as stored, and no webhook event for a message: no reads.
     assert len(sql) <= 5, "\n".join(sql)
+
+
+def test_an_agents_message_asks_the_cache_once_whom_it_told_already(mediated, agent, monkeypatch):
+    permissions.is_agent(mediated, agent)
+    post(mediated, agent, "warm-up")  # both parties told, and that kept
+    reads = []
+    read = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys, **kwargs: reads.append(list(keys)) or read(keys, **kwargs))
+
+    post(mediated, agent, "Counted.")
+
+    asked_of_notices = [keys for keys in reads if any(":notices:" in key for key in keys)]
+    assert len(asked_of_notices) == 1, reads  # one round trip for both parties
+    assert {key for key in asked_of_notices[0] if key.startswith("cached-version:")} == {
+        f"cached-version:notices:{mediated.buyer_id}",
+        f"cached-version:notices:{mediated.seller_id}",
+    }
+    assert len(notices(mediated)) == 2  # and neither told twice
 
 
 def test_buyer_chatting_writes_their_activity_once_a_minute(mediated, buyer):
