@@ -21,11 +21,14 @@ from disputes.services.presence import viewers_renew
 
 logger = logging.getLogger(__name__)
 
-# Messages are written on a few threads of the sockets' own, not on the worker's one shared sync
-# thread (`database_sync_to_async`'s default), so two rooms posting at once do not queue behind
-# each other; rows a message touches are locked by the service. Each thread holds at most one
-# database connection, closed before and after every call as CONN_MAX_AGE says.
-_message_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="desk-messages")
+# Messages are written on threads of the sockets' own, not on the worker's one shared sync thread
+# (`database_sync_to_async`'s default), so a message does not wait behind a socket opening or a
+# viewer's renewal; rows a message touches are locked by the service. Two: a post waiting on its
+# case's lock (an upload holds it while it stores the files) leaves the other thread to the other
+# rooms, and more threads only compete with the event loop for Python's lock (four gave a p99 1.5-3x
+# two's in alternating runs of `bench/chat.py`). Each thread holds at most one database connection,
+# closed before and after every call as CONN_MAX_AGE says.
+_message_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="desk-messages")
 
 
 class _OnMessageThreads(SyncToAsync):
