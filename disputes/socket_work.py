@@ -8,11 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import close_old_connections
 
 from disputes import selectors
+from disputes.backends import PERMISSIONS, cached_person, person_topic
+from disputes.cached import reading_ahead
 from disputes.models import Case, CaseViewer
 from disputes.permissions import can_view_case, is_agent_user
 from disputes.realtime import message_frame, sends_handed_to
@@ -92,9 +93,15 @@ def room_of(case: Case) -> Case:
 
 
 def user_now(user_id: int):
-    """The person as they are now, with their permissions read; None once they cannot sign in."""
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    if user is not None:
+    """The person as they are now, with their permissions read; None once they cannot sign in.
+
+    Read as every page reads its person (`disputes.backends`): the row and the permissions from the
+    cache in one round trip, forgotten there whenever either changes. A socket that has not posted
+    for a few seconds asks this before its next message, so the database is not asked each time."""
+    with reading_ahead([(person_topic(user_id), ""), (PERMISSIONS, str(user_id))]):
+        user = cached_person(user_id)
+        if user is None or not user.is_active:
+            return None
         is_agent_user(user)  # reads the permissions here, on the database thread
     return user
 

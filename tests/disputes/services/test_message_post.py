@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -115,6 +116,28 @@ def test_message_over_the_socket_reads_no_person_and_costs_few_queries(mediated,
     # counted). Nobody new to tell (each reader's unread notice is known from the cache), the
     # broadcast built from the message as stored, and no webhook event for a message: no reads.
     assert len(sql) <= 5, "\n".join(sql)
+
+
+def test_a_post_that_reads_its_person_again_takes_them_from_the_cache(mediated, agent):
+    """A socket that has not posted for a few seconds reads its person again before the next
+    message, as a page does: from the cache, which forgets them when they change."""
+    post(mediated, agent, "warm-up", reread=True)  # the person and their permissions read and kept
+    post(mediated, agent, "warm-up 2", reread=True)  # who is told already, read once and kept
+
+    with CaptureQueriesContext(connection) as queries:
+        post(mediated, agent, "Counted.", reread=True)
+
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert not [statement for statement in sql if 'FROM "auth_user"' in statement or "auth_permission" in statement]
+    assert len(sql) <= 5, "\n".join(sql)
+
+
+def test_a_post_after_the_person_lost_the_role_is_refused(mediated, agent):
+    post(mediated, agent, "warm-up", internal=True, reread=True)
+    agent.groups.clear()
+
+    with pytest.raises(PermissionDenied):
+        post(mediated, agent, "Seller has 3 similar cases.", internal=True, reread=True)
 
 
 def test_an_agents_message_asks_the_cache_once_whom_it_told_already(mediated, agent, monkeypatch):
