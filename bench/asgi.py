@@ -4,6 +4,7 @@
     /ws/bench/broadcast/<room>/  group_sends every text frame to the room on the channel layer,
                                  and forwards what the room sends: no sign-in, no database
 
+Every socket's handshake answer names the worker process that took it (`x-bench-process`).
 Everything else is `marketplace_support.asgi:application` unchanged, except the per-socket
 message allowance of `CaseConsumer` (5 per 10 s for people), which BENCH_SOCKET_MESSAGES can
 raise so a socket can carry the benchmark's steady rate. Served by `Server(app="bench.asgi:application")`.
@@ -23,6 +24,9 @@ from disputes import consumers  # noqa: E402
 
 if os.environ.get("BENCH_SOCKET_MESSAGES"):
     consumers.MESSAGES_PER_WINDOW = int(os.environ["BENCH_SOCKET_MESSAGES"])
+
+
+PROCESS = str(os.getpid()).encode()
 
 
 class EchoConsumer(AsyncWebsocketConsumer):
@@ -55,9 +59,16 @@ baselines = URLRouter(
 
 
 async def websocket(scope, receive, send):
+    async def send_naming_process(message):
+        # Which worker took the socket: uvicorn's workers share one listening socket, and the
+        # kernel gives a connection to whichever accepts first, so the split varies run to run.
+        if message["type"] == "websocket.accept":
+            message = {**message, "headers": [*message.get("headers", []), (b"x-bench-process", PROCESS)]}
+        await send(message)
+
     if scope["path"].startswith("/ws/bench/"):
-        return await baselines(scope, receive, send)
-    return await desk_application(scope, receive, send)
+        return await baselines(scope, receive, send_naming_process)
+    return await desk_application(scope, receive, send_naming_process)
 
 
 application = ProtocolTypeRouter({"http": desk_application, "websocket": websocket})

@@ -8,7 +8,9 @@ The bench database (default postgres://postgres@127.0.0.1:5432/desk_chat) is cre
 missing and migrated; users and cases are made through the services. Each room is one case:
 its buyer, its seller and agents up to the room size. Clients are signed in with session
 cookies and connect to /ws/cases/<reference>/ on `Server("asgi", workers=2)`, so the sockets of
-one room spread over both worker processes and meet on Redis. Every client sends
+one room spread over both worker processes and meet on Redis; how many each worker took is
+reported (the kernel splits them unevenly: 58/42 of 100 is common), and `--layout ports` serves
+each process on a port of its own with the sockets spread evenly (`bench.harness.Servers`). Every client sends
 `message.send` frames at a steady rate; every body carries a unique token and the send time
 (time.monotonic, one clock for every process on the machine), and every client records when
 each message frame reaches it. Lost = messages stored in the database that some member of
@@ -47,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.chat_clients import make_clients, open_all  # noqa: E402
 from bench.chat_report import report  # noqa: E402
 from bench.chat_rooms import cookie_headers, ensure_rooms, prepare_database  # noqa: E402
-from bench.harness import PROJECT_ROOT, Server, percentile, rss_kib, setup_django  # noqa: E402
+from bench.harness import PROJECT_ROOT, Server, Servers, percentile, rss_kib, setup_django  # noqa: E402
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/desk_chat"
@@ -70,7 +72,14 @@ def parse_args(argv=None):
     parser.add_argument("--echo-clients", type=int, default=100)
     parser.add_argument("--echo-seconds", type=float, default=5.0)
     parser.add_argument("--idle", type=int, default=2000, help="idle sockets held by one worker (0: skip)")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="socket server processes")
+    parser.add_argument(
+        "--layout",
+        choices=["shared", "ports"],
+        default="shared",
+        help="shared: one uvicorn --workers N, the kernel spreading the sockets; ports: one uvicorn a process, "
+        "each on its own port, the sockets spread evenly over them (as a least-connections proxy does)",
+    )
     parser.add_argument(
         "--only", choices=["product", "baseline", "idle"], help="skip the other side of each run, or all but idle"
     )
@@ -85,7 +94,7 @@ def parse_args(argv=None):
 
 async def chat_run(server: Server, rooms, headers, *, n, room_size, room_rate, seconds, drain, baseline) -> dict:
     tag = f"{'b' if baseline else 'p'}{int(time.time() * 1000) % 10**9}x{n}"
-    clients = make_clients(server.ws_url, rooms, headers, n, room_size, baseline)
+    clients = make_clients(server.ws_urls, rooms, headers, n, room_size, baseline)
     connect_seconds = await open_all(clients)
     await asyncio.sleep(1.0)  # presence announcements and replays settle before the clock starts
     for client in clients:
@@ -131,6 +140,7 @@ async def chat_run(server: Server, rooms, headers, *, n, room_size, room_rate, s
         "kind": "baseline broadcast" if baseline else "case rooms",
         "clients": n,
         "rooms": len(sent_by_room),
+        "sockets_per_process": process_split(clients),
         "room_rate": room_rate,
         "connect_seconds": round(connect_seconds, 2),
         "sent": sent,
@@ -147,6 +157,15 @@ async def chat_run(server: Server, rooms, headers, *, n, room_size, room_rate, s
         "errors": dict(errors),
         "settle_seconds": None if baseline else round(settled, 1),
     }
+
+
+def process_split(clients) -> list[int]:
+    """How many of the sockets each worker took, most first: a worker with more of them has more
+    of the messages to store and deliver."""
+    counts: dict[str | None, int] = defaultdict(int)
+    for client in clients:
+        counts[client.process] += 1
+    return sorted(counts.values(), reverse=True)
 
 
 def wait_until_stored(tag: str, limit: float = 120.0) -> float:
@@ -177,10 +196,10 @@ def stored_tokens(tag: str, rooms: list[dict]) -> dict[int, set[str]]:
 
 
 async def echo_run(server: Server, rooms, headers, *, n, room_size, seconds, echo) -> dict:
-    clients = make_clients(server.ws_url, rooms, headers, n, room_size, baseline=False)
+    clients = make_clients(server.ws_urls, rooms, headers, n, room_size, baseline=False)
     if echo:
         for client in clients:
-            client.url = f"{server.ws_url}/ws/bench/echo/{client.room}/"
+            client.url = f"{server.ws_urls[client.index % len(server.ws_urls)]}/ws/bench/echo/{client.room}/"
     await open_all(clients)
     await asyncio.sleep(1.0)
     for client in clients:
@@ -202,13 +221,13 @@ async def echo_run(server: Server, rooms, headers, *, n, room_size, seconds, ech
 async def idle_run(server: Server, rooms, headers, *, n, room_size, baseline=False) -> dict:
     worker = server.worker_pids()[0]
     # Warm the worker first (imports, connections, caches) so the delta is the sockets' own cost.
-    warm = make_clients(server.ws_url, rooms, headers, room_size, room_size, baseline)
+    warm = make_clients(server.ws_urls, rooms, headers, room_size, room_size, baseline)
     await open_all(warm)
     await asyncio.sleep(1.0)
     await asyncio.gather(*(c.close() for c in warm))
     await asyncio.sleep(1.0)
     before = rss_kib(worker)
-    clients = make_clients(server.ws_url, rooms, headers, n, room_size, baseline)
+    clients = make_clients(server.ws_urls, rooms, headers, n, room_size, baseline)
     connect_seconds = await open_all(clients)
     await asyncio.sleep(3.0)
     after = rss_kib(worker)
@@ -270,17 +289,20 @@ def main(argv=None) -> dict:
         "database": urlsplit(args.database_url).path.lstrip("/"),
         "room_size": args.room_size,
         "seconds": args.seconds,
+        "layout": f"{args.workers} processes, " + ("a port each" if args.layout == "ports" else "one shared port"),
         "runs": [],
         "echo": [],
         "idle": None,
         "idle_baseline": None,
     }
     env = {**SERVER_ENV, "DATABASE_CONN_MAX_AGE": "600"}
-    chat_server = (
-        Server("asgi", workers=args.workers, database_url=args.database_url, redis_url=args.redis_url, env=env, app=APP)
-        if args.only != "idle"
-        else nullcontext()
-    )
+    options = {"database_url": args.database_url, "redis_url": args.redis_url, "env": env, "app": APP}
+    if args.only == "idle":
+        chat_server = nullcontext()
+    elif args.layout == "ports":
+        chat_server = Servers(args.workers, **options)
+    else:
+        chat_server = Server("asgi", workers=args.workers, **options)
     with chat_server as server:
         headers = cookie_headers([m for room in rooms for m in room["members"]], server.url) if server else {}
         for echo in (True, False) if args.echo_clients and server else ():

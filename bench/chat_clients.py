@@ -18,6 +18,7 @@ class Client:
     def __init__(self, index: int, room: int, url: str, headers):
         self.index, self.room, self.url, self.headers = index, room, url, headers
         self.socket = None
+        self.process: str | None = None  # the server's worker that took the socket
         self.received: dict[str, float] = {}  # token → latency ms
         self.sent: list[str] = []
         self.acked = 0
@@ -34,6 +35,7 @@ class Client:
             self.url, additional_headers=self.headers, compression=None, ping_interval=None,
             max_queue=None, open_timeout=60, close_timeout=5,
         )  # fmt: skip
+        self.process = self.socket.response.headers.get("x-bench-process")
         self.reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -113,11 +115,16 @@ async def open_all(clients: list[Client], concurrency: int = 25) -> float:
     return time.monotonic() - began
 
 
-def make_clients(ws_url: str, rooms: list[dict], headers, n: int, room_size: int, baseline: bool) -> list[Client]:
+def make_clients(
+    ws_urls: list[str], rooms: list[dict], headers, n: int, room_size: int, baseline: bool
+) -> list[Client]:
+    """`n` clients in rooms of `room_size`, taking the servers in `ws_urls` in turn: with more than
+    one, each room has members on every server, and they meet on the channel layer."""
     clients = []
     for index in range(n):
         room = rooms[index // room_size]
         member = room["members"][index % room_size]
         path = f"/ws/bench/broadcast/{room['case_id']}/" if baseline else f"/ws/cases/{room['reference']}/"
-        clients.append(Client(index, index // room_size, ws_url + path, headers[member]))
+        url = ws_urls[index % len(ws_urls)] + path
+        clients.append(Client(index, index // room_size, url, headers[member]))
     return clients

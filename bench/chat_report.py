@@ -5,6 +5,10 @@ from __future__ import annotations
 from bench.harness import print_table
 
 
+def split(run: dict | None) -> str:
+    return "/".join(str(count) for count in run["sockets_per_process"]) if run else "-"
+
+
 def report(result: dict) -> None:
     print()
     rows = []
@@ -16,11 +20,11 @@ def report(result: dict) -> None:
             f"{some['clients']} clients, {some['room_rate']:g}/s a room", some["clients"], some["rooms"],
             some["sent_per_second"], f"{p['stored']}/{some['sent']}", p["delivered_per_second"], p["p50_ms"],
             p["p99_ms"], p["lost"], b["delivered_per_second"], b["p50_ms"], b["p99_ms"], b["lost"],
-            pair["throughput_ratio"],
+            pair["throughput_ratio"], split(pair["product"]), split(pair["baseline"]),
         ])  # fmt: skip
     print_table(
         ["run", "clients", "rooms", "sent/s", "stored/sent", "delivered/s", "p50 ms", "p99 ms", "lost",
-         "base deliv/s", "base p50", "base p99", "base lost", "ratio"],
+         "base deliv/s", "base p50", "base p99", "base lost", "ratio", "sockets/worker", "base sockets"],
         rows,
     )  # fmt: skip
     if result["echo"]:

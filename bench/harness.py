@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 if __package__ in (None, ""):  # imported from bench/ itself rather than as bench.harness
@@ -151,6 +152,10 @@ class Server:
             self.process.wait(timeout=15)
         self.log.close()
 
+    @property
+    def ws_urls(self) -> list[str]:
+        return [self.ws_url]
+
     def worker_pids(self) -> list[int]:
         """The processes that serve requests: the workers, or the server itself when it has none."""
         children = []
@@ -184,6 +189,40 @@ class Server:
                 pass
             time.sleep(0.2)  # bounded by the deadline
         raise RuntimeError(f"{self.kind} server did not answer within {START_TIMEOUT}s:\n{self.output()}")
+
+
+class Servers:
+    """`with Servers(count, ...) as servers:` `count` one-worker servers (`Server`'s options), each on
+    a port of its own, for a client to spread its sockets over evenly (`ws_urls`), as a proxy
+    balancing by least connections does. One uvicorn with `--workers` shares one listening socket,
+    and the kernel hands each connection to whichever worker accepts first: 19 of 20 sockets to one
+    worker in a burst, 58-65 % of 100. A socket stays where it landed, so the busier worker carries
+    that share of the messages for as long as the sockets stay open."""
+
+    def __init__(self, count: int, **options):
+        self.servers = [Server(workers=1, **options) for _ in range(count)]
+        self.url = self.servers[0].url
+        self._stack = ExitStack()
+
+    @property
+    def ws_urls(self) -> list[str]:
+        return [server.ws_url for server in self.servers]
+
+    def __enter__(self) -> Servers:
+        with ExitStack() as stack:
+            for server in self.servers:
+                stack.enter_context(server)
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stack.close()
+
+    def worker_pids(self) -> list[int]:
+        return [pid for server in self.servers for pid in server.worker_pids()]
+
+    def output(self, tail: int = 4000) -> str:
+        return "\n".join(server.output(tail // len(self.servers)) for server in self.servers)
 
 
 def _cmdline(pid: int) -> str:
