@@ -196,7 +196,7 @@ class Servers:
     a port of its own, for a client to spread its sockets over evenly (`ws_urls`), as a proxy
     balancing by least connections does. One uvicorn with `--workers` shares one listening socket,
     and the kernel hands each connection to whichever worker accepts first: 19 of 20 sockets to one
-    worker in a burst, 58-65 % of 100. A socket stays where it landed, so the busier worker carries
+    worker in a burst, 52-63 % of 100. A socket stays where it landed, so the busier worker carries
     that share of the messages for as long as the sockets stay open."""
 
     def __init__(self, count: int, **options):
