@@ -100,35 +100,28 @@ def test_internal_note_tells_no_party(mediated, agent):
     assert mail.outbox == []
 
 
-@pytest.mark.parametrize("author, internal", [("buyer", False), ("agent", False), ("agent", True)])
-def test_message_over_the_socket_reads_no_person_and_costs_few_queries(mediated, buyer, agent, author, internal):
+@pytest.mark.parametrize(
+    "author, internal, reread",
+    [("buyer", False, False), ("agent", False, False), ("agent", True, False), ("agent", False, True)],
+)
+def test_message_over_the_socket_reads_no_person_and_costs_few_queries(
+    mediated, buyer, agent, author, internal, reread
+):
+    """`reread`: the socket has not posted for a few seconds and reads its person again first, as a
+    page does: from the cache, which forgets them when they change."""
     person = {"buyer": buyer, "agent": agent}[author]
     permissions.is_agent(mediated, person)  # as at connect: the socket knows the role
-    post(mediated, person, "warm-up")  # one buyer write of the case row a minute; the notices
-    post(mediated, person, "warm-up 2")  # who is told already, read once and kept
+    post(mediated, person, "warm-up", reread=reread)  # one buyer write of the case row a minute; the notices
+    post(mediated, person, "warm-up 2", reread=reread)  # who is told already, read once and kept
 
     with CaptureQueriesContext(connection) as queries:
-        post(mediated, person, "Counted.", internal=internal)
+        post(mediated, person, "Counted.", internal=internal, reread=reread)
 
     sql = [query["sql"] for query in queries.captured_queries]
     assert not [statement for statement in sql if 'FROM "auth_user"' in statement or "auth_permission" in statement]
     # Lock the case, read the ids of the messages before it and store it (BEGIN and COMMIT
     # counted). Nobody new to tell (each reader's unread notice is known from the cache), the
     # broadcast built from the message as stored, and no webhook event for a message: no reads.
-    assert len(sql) <= 5, "\n".join(sql)
-
-
-def test_a_post_that_reads_its_person_again_takes_them_from_the_cache(mediated, agent):
-    """A socket that has not posted for a few seconds reads its person again before the next
-    message, as a page does: from the cache, which forgets them when they change."""
-    post(mediated, agent, "warm-up", reread=True)  # the person and their permissions read and kept
-    post(mediated, agent, "warm-up 2", reread=True)  # who is told already, read once and kept
-
-    with CaptureQueriesContext(connection) as queries:
-        post(mediated, agent, "Counted.", reread=True)
-
-    sql = [query["sql"] for query in queries.captured_queries]
-    assert not [statement for statement in sql if 'FROM "auth_user"' in statement or "auth_permission" in statement]
     assert len(sql) <= 5, "\n".join(sql)
 
 
