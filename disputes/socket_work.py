@@ -26,9 +26,9 @@ logger = logging.getLogger(__name__)
 # (`database_sync_to_async`'s default), so a message does not wait behind a socket opening or a
 # viewer's renewal; rows a message touches are locked by the service. Two: a post waiting on its
 # case's lock (an upload holds it while it stores the files) leaves the other thread to the other
-# rooms, and more threads only compete with the event loop for Python's lock (four gave a p99 1.5-3x
-# two's in alternating runs of `bench/chat.py`). Each thread holds at most one database connection,
-# closed before and after every call as CONN_MAX_AGE says.
+# rooms, and more threads only compete with the event loop for Python's lock (in alternating runs of
+# `bench/chat.py`, four threads' p99 was ~1.7x two's). Each thread holds at most one database
+# connection, closed before and after every call as CONN_MAX_AGE says.
 _message_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="desk-messages")
 
 
