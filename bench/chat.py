@@ -92,9 +92,13 @@ def parse_args(argv=None):
 # Runs: each opens its clients on a running server, measures, and returns its figures.
 
 
+def endpoint(baseline: bool) -> str:
+    return "broadcast" if baseline else "case"
+
+
 async def chat_run(server: Server, rooms, headers, *, n, room_size, room_rate, seconds, drain, baseline) -> dict:
     tag = f"{'b' if baseline else 'p'}{int(time.time() * 1000) % 10**9}x{n}"
-    clients = make_clients(server.ws_urls, rooms, headers, n, room_size, baseline)
+    clients = make_clients(server.ws_urls, rooms, headers, n, room_size, endpoint(baseline))
     connect_seconds = await open_all(clients)
     await asyncio.sleep(1.0)  # presence announcements and replays settle before the clock starts
     for client in clients:
@@ -196,10 +200,7 @@ def stored_tokens(tag: str, rooms: list[dict]) -> dict[int, set[str]]:
 
 
 async def echo_run(server: Server, rooms, headers, *, n, room_size, seconds, echo) -> dict:
-    clients = make_clients(server.ws_urls, rooms, headers, n, room_size, baseline=False)
-    if echo:
-        for client in clients:
-            client.url = f"{server.ws_urls[client.index % len(server.ws_urls)]}/ws/bench/echo/{client.room}/"
+    clients = make_clients(server.ws_urls, rooms, headers, n, room_size, "echo" if echo else "case")
     await open_all(clients)
     await asyncio.sleep(1.0)
     for client in clients:
@@ -221,13 +222,13 @@ async def echo_run(server: Server, rooms, headers, *, n, room_size, seconds, ech
 async def idle_run(server: Server, rooms, headers, *, n, room_size, baseline=False) -> dict:
     worker = server.worker_pids()[0]
     # Warm the worker first (imports, connections, caches) so the delta is the sockets' own cost.
-    warm = make_clients(server.ws_urls, rooms, headers, room_size, room_size, baseline)
+    warm = make_clients(server.ws_urls, rooms, headers, room_size, room_size, endpoint(baseline))
     await open_all(warm)
     await asyncio.sleep(1.0)
     await asyncio.gather(*(c.close() for c in warm))
     await asyncio.sleep(1.0)
     before = rss_kib(worker)
-    clients = make_clients(server.ws_urls, rooms, headers, n, room_size, baseline)
+    clients = make_clients(server.ws_urls, rooms, headers, n, room_size, endpoint(baseline))
     connect_seconds = await open_all(clients)
     await asyncio.sleep(3.0)
     after = rss_kib(worker)

@@ -115,16 +115,22 @@ async def open_all(clients: list[Client], concurrency: int = 25) -> float:
     return time.monotonic() - began
 
 
-def make_clients(
-    ws_urls: list[str], rooms: list[dict], headers, n: int, room_size: int, baseline: bool
-) -> list[Client]:
-    """`n` clients in rooms of `room_size`, taking the servers in `ws_urls` in turn: with more than
-    one, each room has members on every server, and they meet on the channel layer."""
+# Where each kind of client connects: the product's case room, the bare broadcast baseline, the echo.
+ENDPOINTS = {
+    "case": lambda index, room: f"/ws/cases/{room['reference']}/",
+    "broadcast": lambda index, room: f"/ws/bench/broadcast/{room['case_id']}/",
+    "echo": lambda index, room: f"/ws/bench/echo/{index}/",
+}
+
+
+def make_clients(ws_urls: list[str], rooms: list[dict], headers, n: int, room_size: int, endpoint: str) -> list[Client]:
+    """`n` clients in rooms of `room_size` on `endpoint`, taking the servers in `ws_urls` in turn: with
+    more than one, each room has members on every server, and they meet on the channel layer."""
     clients = []
     for index in range(n):
-        room = rooms[index // room_size]
+        room_index = index // room_size
+        room = rooms[room_index]
         member = room["members"][index % room_size]
-        path = f"/ws/bench/broadcast/{room['case_id']}/" if baseline else f"/ws/cases/{room['reference']}/"
-        url = ws_urls[index % len(ws_urls)] + path
-        clients.append(Client(index, index // room_size, url, headers[member]))
+        url = ws_urls[index % len(ws_urls)] + ENDPOINTS[endpoint](room_index, room)
+        clients.append(Client(index, room_index, url, headers[member]))
     return clients

@@ -218,9 +218,6 @@ class Servers:
     def __exit__(self, *exc_info) -> None:
         self._stack.close()
 
-    def worker_pids(self) -> list[int]:
-        return [pid for server in self.servers for pid in server.worker_pids()]
-
     def output(self, tail: int = 4000) -> str:
         return "\n".join(server.output(tail // len(self.servers)) for server in self.servers)
 

@@ -8,7 +8,7 @@ once: buyers file cases and answer offers, sellers offer, decline or accept, age
 queue and decide, and everyone writes messages over HTTP and over WebSockets. Each user keeps a
 socket open to one case room and records every message frame; a closed socket reconnects with
 `?after=<last id seen>`, and a gap (a frame whose previous id was not seen) asks for a resync,
-as `static/js/live.js` does. At the end it checks and prints:
+as `static/js/live-case.js` does. At the end it checks and prints:
 
 - requests by kind and status (no 5xx, no broken connection);
 - messages sent vs stored (each unique token in a body exactly once; a refused one never) vs

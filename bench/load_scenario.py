@@ -4,7 +4,7 @@ Buyers file cases on their other orders and answer offers, sellers offer, declin
 agents claim from the queue and decide, and everyone writes messages (over the API and over the
 socket, each body with a unique token) and reads their pages. Each user keeps a socket open to
 one case room and records every message frame: a closed socket reconnects with
-`?after=<last id seen>`, and a frame after a gap asks for a resync, as `static/js/live.js` does.
+`?after=<last id seen>`, and a frame after a gap asks for a resync, as `static/js/live-case.js` does.
 `simulate` returns the `Traffic`: statuses by kind, every message sent and every socket's view.
 """
 
@@ -162,7 +162,7 @@ class User:
             pass
 
     async def _message(self, connection, frame: dict) -> None:
-        """As live.js: a frame after a gap is not taken; the resync brings it with what was missed."""
+        """As live-case.js: a frame after a gap is not taken; the resync brings it with what was missed."""
         message_id = frame["id"]
         live = "previous_public_id" in frame
         if message_id <= self.socket.last_seen:

@@ -44,6 +44,12 @@ def admin_user(db):
 
 
 @pytest.fixture
+def parties(buyer, other_buyer, seller, other_seller, agent):
+    """The people every permission matrix asks about, by role; a suite's `people` adds its own."""
+    return {"buyer": buyer, "other_buyer": other_buyer, "seller": seller, "other_seller": other_seller, "agent": agent}
+
+
+@pytest.fixture
 def order(policy, buyer, seller):
     return factories.order(buyer=buyer, seller=seller)
 

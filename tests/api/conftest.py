@@ -57,16 +57,8 @@ def service(db):
 
 
 @pytest.fixture
-def people(buyer, other_buyer, seller, other_seller, agent, service):
-    return {
-        "anonymous": None,
-        "buyer": buyer,
-        "other_buyer": other_buyer,
-        "seller": seller,
-        "other_seller": other_seller,
-        "agent": agent,
-        "service": service,
-    }
+def people(parties, service):
+    return {"anonymous": None, **parties, "service": service}
 
 
 @pytest.fixture

@@ -94,7 +94,7 @@ def test_markup_in_a_case_and_its_messages_never_runs_for_buyer_seller_or_agent(
     expect(buyer.get_by_text(PAYLOADS[0], exact=False).first).to_be_visible()
     assert_nothing_ran(buyer)
 
-    # The buyer's message goes over the socket and comes back into the open page through live.js.
+    # The buyer's message goes over the socket and comes back into the open page through live-case.js.
     send_message(buyer, PAYLOADS[1])
     expect(buyer.locator("ol.timeline li.message").last).to_contain_text(PAYLOADS[1], timeout=LIVE_MS)
     assert_nothing_ran(buyer)

@@ -187,7 +187,8 @@ def test_workspace_carries_what_live_updates_need(console_client, mediated):
     assert attr(room, "data-live-self") == "agent"
     assert '"in_mediation": "In mediation"' in attr(room, "data-live-states")
     assert [attr(form, "data-internal") for form in page.select("form", data_live_compose="")] == [None, "true"]
-    assert page.select("script", src="/static/js/live.js")
+    scripts = [attr(script, "src") for script in page.select("script")]
+    assert scripts[-2:] == ["/static/js/live.js", "/static/js/live-case.js"]  # the room needs the socket first
 
 
 def test_party_page_carries_the_last_message_it_shows_not_the_internal_note(console_client, mediated):

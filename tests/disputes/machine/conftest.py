@@ -22,14 +22,10 @@ def clock(time_machine):
 
 
 @pytest.fixture
-def people(buyer, seller, other_buyer, other_seller, agent, senior):
+def people(parties, senior):
     """Everyone who might try a transition; `agent` is the one who claims cases in mediation."""
     return {
-        "buyer": buyer,
-        "seller": seller,
-        "other_buyer": other_buyer,
-        "other_seller": other_seller,
-        "agent": agent,
+        **parties,
         "other_agent": factories.agent_user(username="other_agent"),
         "senior": senior,
         "system": services.system_user(),

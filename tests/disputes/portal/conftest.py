@@ -15,16 +15,8 @@ def media_root(settings, tmp_path):
 
 
 @pytest.fixture
-def people(buyer, seller, other_buyer, other_seller, agent, admin_user):
-    return {
-        "anonymous": None,
-        "buyer": buyer,
-        "other_buyer": other_buyer,
-        "seller": seller,
-        "other_seller": other_seller,
-        "agent": agent,
-        "admin": admin_user,
-    }
+def people(parties, admin_user):
+    return {"anonymous": None, **parties, "admin": admin_user}
 
 
 @pytest.fixture
