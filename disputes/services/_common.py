@@ -37,16 +37,10 @@ def case_available_actions(*, case: Case, user) -> list[str]:
     return [t.name for t in case.get_available_user_state_transitions(user)]
 
 
-def lock_case(case: Case, *, related=("order", "policy_version"), only=()) -> Case:
-    """The case's row, locked until the transaction ends, with what transitions read (`related`:
-    its order and policy); a message or an evidence file needs the row alone, and a chat message
-    only a few of its columns (`only`: loading all ~35 was a fifth of a message's time)."""
-    cases = Case.objects.select_for_update(of=("self",))
-    if related:
-        cases = cases.select_related(*related)
-    if only:
-        cases = cases.only(*only)
-    return cases.get(pk=case.pk)
+def lock_case(case: Case) -> Case:
+    """The case's row, locked until the transaction ends, with what transitions read: its order and
+    policy. (A chat message locks only the columns it reads: `conversation._lock_for_message`.)"""
+    return Case.objects.select_for_update(of=("self",)).select_related("order", "policy_version").get(pk=case.pk)
 
 
 # PostgreSQL text holds no NUL, and an unpaired surrogate (which JSON can carry) is not UTF-8.
