@@ -37,6 +37,7 @@ MESSAGES_PER_WINDOW, WINDOW_SECONDS = 5, 10
 ROLE_TRUSTED_SECONDS = 5  # how long a socket acts on the role it last read; a role change ends it at once
 logger = logging.getLogger(__name__)
 
+
 class _DeskConsumer(AsyncWebsocketConsumer):
     # Class defaults, so an idle socket stores only what differs from them.
     joined = False
@@ -275,15 +276,16 @@ class CaseConsumer(_DeskConsumer):
 
     async def _announce_viewers(self) -> None:
         names = await database_sync_to_async(selectors.case_viewer_names)(case=self.case)
-        await self.channel_layer.group_send(case_agents_group(self.case.pk), {"type": "case.presence", "viewers": names})
+        await self.channel_layer.group_send(
+            case_agents_group(self.case.pk), {"type": "case.presence", "viewers": names}
+        )
 
     # Group events
 
     async def case_message(self, event):
-        frame = event["frame"]
-        if frame["internal"] and not await self._still_agent():
+        if event["internal"] and not await self._still_agent():
             return
-        await self.send_json(frame)
+        await self.send(text_data=event["text"])
 
     async def case_changed(self, event):
         reread = not self.role_is_trusted()

@@ -6,6 +6,7 @@ Internal notes go to the agents' group of a case only, never to the room the par
 """
 
 import asyncio
+import json
 import logging
 import threading
 from contextlib import contextmanager
@@ -136,7 +137,8 @@ def _broadcast(event: CaseEvent) -> None:
             "previous_public_id": message.previous_public_id,
         }
         group = case_agents_group(event.case_id) if message.is_internal else case_group(event.case_id)
-        send_to_group(group, {"type": "case.message", "frame": frame})
+        # Encoded once here, not by each of the sockets that pass it on.
+        send_to_group(group, {"type": "case.message", "internal": message.is_internal, "text": json.dumps(frame)})
         return
     send_to_group(case_group(event.case_id), {"type": "case.changed", "event": event.name, "state": event.to_state})
     if event.to_state in QUEUE_STATES or event.from_state in QUEUE_STATES or event.name == "reassigned":

@@ -23,18 +23,18 @@ _small_frames_leave_at_once()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace_support.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from marketplace_support.routing import websocket_urlpatterns  # noqa: E402
 from marketplace_support.shared_caches import SharedCachesMiddleware  # noqa: E402
+from marketplace_support.socket_sessions import SocketAuthMiddlewareStack  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": SharedCachesMiddleware(django_asgi_app),
         "websocket": SharedCachesMiddleware(
-            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            AllowedHostsOriginValidator(SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

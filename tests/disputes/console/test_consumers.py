@@ -3,6 +3,7 @@ and internal notes. The database is the record: frames carry message ids that mu
 """
 
 import asyncio
+import json
 import logging
 
 import pytest
@@ -21,7 +22,6 @@ from tests.disputes.portal.helpers import token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 User = get_user_model()
-
 
 
 # Who may open a socket
@@ -148,7 +148,7 @@ async def test_message_is_committed_before_it_is_broadcast(sockets, desk, monkey
 
     def spy(group, payload):
         if payload["type"] == "case.message":
-            message_id = payload["frame"]["id"]
+            message_id = json.loads(payload["text"])["id"]
             seen_at_broadcast.append((message_id, connection.in_atomic_block, stored(message_id) is not None))
         original(group, payload)
 
@@ -302,5 +302,3 @@ async def test_agent_who_is_a_party_of_the_case_gets_no_internal_notes_on_its_so
     await seller.assert_no_more_replies()
     error = await seller.post("Let me add a note.", internal=True)
     assert error["code"] == "forbidden"
-
-
