@@ -14,17 +14,21 @@ def report(result: dict) -> None:
     rows = []
     for pair in result["runs"]:
         some = pair["product"] or pair["baseline"]
-        empty = dict.fromkeys(["stored", "delivered_per_second", "p50_ms", "p99_ms", "lost"], "-")
+        empty = dict.fromkeys(
+            ["stored", "delivered_per_second", "p50_ms", "p99_ms", "lost", "worker_cpu_ms_per_message"], "-"
+        )
         p, b = pair["product"] or empty, pair["baseline"] or empty
         rows.append([
             f"{some['clients']} clients, {some['room_rate']:g}/s a room", some["clients"], some["rooms"],
             some["sent_per_second"], f"{p['stored']}/{some['sent']}", p["delivered_per_second"], p["p50_ms"],
             p["p99_ms"], p["lost"], b["delivered_per_second"], b["p50_ms"], b["p99_ms"], b["lost"],
-            pair["throughput_ratio"], split(pair["product"]), split(pair["baseline"]),
+            pair["throughput_ratio"], p["worker_cpu_ms_per_message"], b["worker_cpu_ms_per_message"],
+            split(pair["product"]), split(pair["baseline"]),
         ])  # fmt: skip
     print_table(
         ["run", "clients", "rooms", "sent/s", "stored/sent", "delivered/s", "p50 ms", "p99 ms", "lost",
-         "base deliv/s", "base p50", "base p99", "base lost", "ratio", "sockets/worker", "base sockets"],
+         "base deliv/s", "base p50", "base p99", "base lost", "ratio", "cpu ms/msg", "base cpu ms/msg",
+         "sockets/worker", "base sockets"],
         rows,
     )  # fmt: skip
     if result["echo"]:

@@ -218,6 +218,9 @@ class Servers:
     def __exit__(self, *exc_info) -> None:
         self._stack.close()
 
+    def worker_pids(self) -> list[int]:
+        return [pid for server in self.servers for pid in server.worker_pids()]
+
     def output(self, tail: int = 4000) -> str:
         return "\n".join(server.output(tail // len(self.servers)) for server in self.servers)
 
@@ -235,6 +238,15 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise ValueError(f"no VmRSS for {pid}")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU the processes have used so far, from /proc/<pid>/stat."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def print_table(headers: list[str], rows: list[list]) -> None:
