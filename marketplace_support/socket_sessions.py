@@ -13,8 +13,6 @@ from channels.sessions import CookieMiddleware, InstanceSessionWrapper, SessionM
 
 class SocketSessionMiddleware(SessionMiddleware):
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "websocket":
-            return await super().__call__(scope, receive, send)
         wrapper = InstanceSessionWrapper(scope, send)
         await wrapper.resolve_session()
         return await self.inner(wrapper.scope, receive, send)
