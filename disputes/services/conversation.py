@@ -18,10 +18,9 @@ from disputes.services._common import event_for, lock_case, note_buyer_activity,
 
 DESCRIPTION_MAX_LENGTH = Evidence._meta.get_field("description").max_length
 BUYER_ACTIVITY_RESOLUTION = timedelta(minutes=1)
-# A chat message's two reads, written as plain statements: they run on every message, and building
-# them with the ORM took ~30 % of a post's CPU (bench/README.md, the chat).
-# What posting reads of its case, under the lock: its sides, whether it is finished and when the
-# buyer was last active.
+# A message's two reads of its case are plain statements: they run on every chat message, and
+# building them with the ORM took ~30 % of a post's CPU (bench/README.md, the chat).
+# The row, locked, with what posting reads: the sides, whether it is finished, the buyer's last activity.
 _LOCK_FOR_MESSAGE = (
     f"SELECT id, buyer_id, seller_id, state, buyer_last_active_at FROM {Case._meta.db_table} WHERE id = %s"
 )
@@ -63,7 +62,8 @@ def message_post(*, case: Case, author, body: str, internal: bool = False) -> Me
 
 
 def _lock_for_message(case: Case) -> Case:
-    """The case's row, locked until the transaction ends (SQLite locks the whole database instead)."""
+    """The case's row, locked until the transaction ends (SQLite has no row locks: its writers take
+    turns on the whole database)."""
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     for locked in Case.objects.raw(_LOCK_FOR_MESSAGE + lock, [case.pk]):
         return locked
