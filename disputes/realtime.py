@@ -22,6 +22,7 @@ from django.dispatch import receiver
 
 from disputes.events import CaseEvent, case_live
 from disputes.models import Case, Message
+from marketplace_support.channel_layer import PubSubChannelLayer
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -77,10 +78,12 @@ def send_to_group(group: str, payload: dict) -> None:
         return
     loop = getattr(_handing_over, "loop", None)
     try:
-        if loop is None:
-            async_to_sync(layer.group_send)(group, payload)
-        else:
+        if loop is not None:
             _hand_over(loop, layer.group_send(group, payload), group, payload)
+        elif isinstance(layer, PubSubChannelLayer):
+            layer.group_send_blocking(group, payload)
+        else:
+            async_to_sync(layer.group_send)(group, payload)  # the in-memory layer: one process
     except Exception:  # the layer, or the loop gone (the server stopping)
         logger.exception("Could not broadcast %s to %s", payload.get("type"), group)
 

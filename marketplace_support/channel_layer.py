@@ -9,15 +9,23 @@ connection and subscribes again, so what was published in between is lost withou
 knowing. Here a break reaches every socket of the process: its next receive raises `LayerFailed`
 (a redis ConnectionError), the socket closes with 1013 and its client reconnects asking for
 everything after the last id it saw. The layer starts over with a new connection.
+
+Code outside an event loop (a WSGI request, a management command) publishes with
+`group_send_blocking` on connections the process keeps.
 """
 
 import asyncio
 import logging
+import threading
 from contextlib import suppress
 
+import redis
+import redis.sentinel
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
-from channels_redis.utils import _close_redis, _wrap_close
+from channels_redis.utils import _close_redis, _consistent_hash, _wrap_close, decode_hosts
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +35,26 @@ class LayerFailed(RedisConnectionError):
 
 
 class PubSubChannelLayer(RedisPubSubChannelLayer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._blocking_shards = None
+        self._blocking_shards_lock = threading.Lock()
+
+    def group_send_blocking(self, group: str, message: dict) -> None:
+        """`group_send` for code outside an event loop, published on a connection the process keeps.
+
+        `async_to_sync(group_send)` there starts an event loop on a new thread, and the layer opens a
+        Redis connection for that loop alone: a thread, a loop and a connection a broadcast."""
+        channel = f"{self._kwargs.get('prefix', 'asgi')}__group__{group}"  # as the loop layers name it
+        shards = self._blocking_redis()
+        shards[_consistent_hash(channel, len(shards))].publish(channel, self.serialize(message))
+
+    def _blocking_redis(self) -> list[redis.Redis]:
+        with self._blocking_shards_lock:
+            if self._blocking_shards is None:
+                self._blocking_shards = [_blocking_client(host) for host in decode_hosts(self._kwargs.get("hosts"))]
+            return self._blocking_shards
+
     def _get_layer(self):
         # channels-redis's own, building the loop layer below (one per event loop).
         loop = asyncio.get_running_loop()
@@ -41,6 +69,20 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):
         if isinstance(message, LayerFailed):
             raise message
         return super().deserialize(message)
+
+
+def _blocking_client(host: dict) -> redis.Redis:
+    """The thread-safe client for one of the layer's hosts, as channels-redis's `create_pool` reads them.
+
+    It tries once more at once, whichever form the host takes (redis-py tries none more from a URL,
+    ten more with backoff from keywords): a broadcast is best effort, and its request must not wait."""
+    host = {"retry": Retry(NoBackoff(), 1), **host}
+    if "address" in host:
+        return redis.Redis.from_url(host.pop("address"), **host)
+    if "master_name" in host:
+        sentinel = redis.sentinel.Sentinel(host.pop("sentinels"), sentinel_kwargs=host.pop("sentinel_kwargs", None))
+        return sentinel.master_for(host.pop("master_name"), **host)
+    return redis.Redis(**host)
 
 
 class _LoopLayer(RedisPubSubLoopLayer):

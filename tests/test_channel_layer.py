@@ -10,10 +10,12 @@ import os
 import uuid
 
 import pytest
+import redis
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
+from disputes.realtime import send_to_group
 from marketplace_support.channel_layer import PubSubChannelLayer
 
 ON_REDIS = settings.CHANNEL_LAYERS["default"]["BACKEND"] == "marketplace_support.channel_layer.PubSubChannelLayer"
@@ -161,3 +163,35 @@ def test_a_burst_of_sockets_joining_one_process_at_once_is_not_refused():
     received = async_to_sync(scenario)()
 
     assert received == [{"type": "case.message", "id": 1}] * 300
+
+
+@pytest.mark.redis
+@needs_redis
+def test_broadcasts_from_outside_an_event_loop_reach_the_room_on_one_kept_connection():
+    """A WSGI request or a command broadcasts from a thread with no event loop: every broadcast
+    must reach the sockets of another process, without a new Redis connection each time."""
+    config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    group = unique("case-room")
+    stats = redis.Redis.from_url(os.environ["REDIS_URL"])
+
+    async def scenario():
+        worker = PubSubChannelLayer(**config)
+        try:
+            channel = await worker.new_channel()
+            await worker.group_add(group, channel)
+            await asyncio.to_thread(send_to_group, group, {"type": "case.changed", "state": "escalated"})  # may connect
+            first = await receive(worker, channel)
+            connections_before = stats.info("stats")["total_connections_received"]
+            for number in range(20):
+                await asyncio.to_thread(send_to_group, group, {"type": "case.changed", "number": number})
+            received = [await receive(worker, channel) for _ in range(20)]
+            connections_after = stats.info("stats")["total_connections_received"]
+            return first, received, connections_after - connections_before
+        finally:
+            await worker.flush()
+
+    first, received, new_connections = async_to_sync(scenario)()
+
+    assert first == {"type": "case.changed", "state": "escalated"}
+    assert [message["number"] for message in received] == list(range(20))
+    assert new_connections <= 2  # not one a broadcast

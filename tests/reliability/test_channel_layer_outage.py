@@ -6,6 +6,7 @@ of it (a close with 1013, the client catching up) is in test_faults.py.
 """
 
 import asyncio
+import time
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -77,3 +78,34 @@ def test_a_channel_busy_elsewhere_hears_of_the_break_on_its_next_receive(redis_s
                 await worker.flush()
 
         async_to_sync(scenario)()
+
+
+def test_a_broadcast_from_outside_an_event_loop_fails_fast_while_redis_is_down_and_reaches_the_room_after(
+    redis_server_binary,
+):
+    """A WSGI request's broadcast is best effort: with Redis down it fails at once (the request logs it
+    and answers), and once Redis is back the process's kept connection is replaced, not reused broken."""
+    with RedisServer(redis_server_binary) as redis:
+        config = {"hosts": [{"address": redis.url, "socket_timeout": 5, "socket_connect_timeout": 5}]}
+        web_process = PubSubChannelLayer(**config)
+        web_process.group_send_blocking("room", {"type": "case.changed", "id": 0})  # its connection, kept
+
+        redis.kill()
+        started = time.monotonic()
+        with pytest.raises(RedisError):
+            web_process.group_send_blocking("room", {"type": "case.changed", "id": 1})
+        assert time.monotonic() - started < 1
+
+        redis.start()
+
+        async def scenario():
+            socket_process = PubSubChannelLayer(**config)
+            try:
+                channel = await socket_process.new_channel()
+                await socket_process.group_add("room", channel)
+                await asyncio.to_thread(web_process.group_send_blocking, "room", {"type": "case.changed", "id": 2})
+                return await receive(socket_process, channel)
+            finally:
+                await socket_process.flush()
+
+        assert async_to_sync(scenario)() == {"type": "case.changed", "id": 2}
