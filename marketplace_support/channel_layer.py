@@ -8,7 +8,9 @@ Pub/sub delivers at most once, to whoever listens at the time. channels-redis's 
 connection and subscribes again, so what was published in between is lost without a socket
 knowing. Here a break reaches every socket of the process: its next receive raises `LayerFailed`
 (a redis ConnectionError), the socket closes with 1013 and its client reconnects asking for
-everything after the last id it saw. The layer starts over with a new connection.
+everything after the last id it saw. The layer starts over with a new connection. A socket whose
+reader falls `CHANNEL_CAPACITY` frames behind (its client stopped reading) closes the same way,
+rather than its frames piling up in the process's memory.
 
 Code outside an event loop (a WSGI request, a management command) publishes with
 `group_send_blocking` on connections the process keeps.
@@ -30,8 +32,18 @@ from redis.retry import Retry
 logger = logging.getLogger(__name__)
 
 
+# Frames a channel holds for a reader that has not taken them (a socket whose client stopped reading);
+# the 100 of Channels' own layers.
+CHANNEL_CAPACITY = 100
+
+
 class LayerFailed(RedisConnectionError):
     """The connection a channel listened on broke: it may have missed messages."""
+
+
+class FellBehind(LayerFailed):
+    """A channel's reader fell more than `CHANNEL_CAPACITY` frames behind: what it missed is dropped,
+    and it closes like a socket whose connection broke, so its client asks for it by id."""
 
 
 class PubSubChannelLayer(RedisPubSubChannelLayer):
@@ -104,6 +116,16 @@ class _LoopLayer(RedisPubSubLoopLayer):
             self.channels.pop(channel, None)
             raise
 
+    def deliver(self, channel: str, data: bytes) -> None:
+        queue = self.channels.get(channel)
+        if queue is None:
+            return
+        if queue.qsize() >= CHANNEL_CAPACITY:
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait(FellBehind(f"{channel} fell {CHANNEL_CAPACITY} frames behind"))
+        queue.put_nowait(data)
+
     def fail_every_channel(self, error: BaseException) -> None:
         """Every channel of this process may have missed messages; no group is subscribed any more."""
         for queue in self.channels.values():
@@ -119,6 +141,15 @@ class _Shard(RedisSingleShardConnection):
             # A pooled connection from before Redis restarted: the first use finds it closed.
             # Once more on a new one, or the broadcast would be lost to sockets already back.
             await super().publish(channel, message)
+
+    def _receive_message(self, message):
+        # channels-redis's own, but each channel's queue is bounded (`_LoopLayer.deliver`).
+        if message is None:
+            return
+        name = message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]
+        layer = self.channel_layer
+        for channel in (name,) if name in layer.channels else layer.groups.get(name, ()):
+            layer.deliver(channel, message["data"])
 
     async def _do_receiving(self):
         try:

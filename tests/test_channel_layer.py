@@ -16,7 +16,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from disputes.realtime import send_to_group
-from marketplace_support.channel_layer import PubSubChannelLayer
+from marketplace_support.channel_layer import CHANNEL_CAPACITY, FellBehind, PubSubChannelLayer
 
 ON_REDIS = settings.CHANNEL_LAYERS["default"]["BACKEND"] == "marketplace_support.channel_layer.PubSubChannelLayer"
 TIMEOUT = 5  # seconds to wait for a message that must arrive
@@ -195,3 +195,36 @@ def test_broadcasts_from_outside_an_event_loop_reach_the_room_on_one_kept_connec
     assert first == {"type": "case.changed", "state": "escalated"}
     assert [message["number"] for message in received] == list(range(20))
     assert new_connections <= 2  # not one a broadcast
+
+
+@pytest.mark.redis
+@needs_redis
+def test_a_channel_whose_reader_falls_far_behind_holds_no_more_and_is_told_to_catch_up():
+    """A socket whose client stopped reading must not hold every frame since in memory: past the
+    capacity its channel drops them and its next receive fails, so the socket closes and its client
+    asks for what it missed by id. A channel that keeps up is untouched."""
+    config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    room, probe_group = unique("case-room"), unique("probe")
+
+    async def scenario():
+        worker, other = PubSubChannelLayer(**config), PubSubChannelLayer(**config)
+        try:
+            stalled, probe = await worker.new_channel(), await worker.new_channel()
+            await worker.group_add(room, stalled)
+            await worker.group_add(probe_group, probe)
+            for number in range(CHANNEL_CAPACITY + 50):
+                await other.group_send(room, {"type": "case.message", "id": number})
+            await other.group_send(probe_group, {"type": "probe"})  # arrives after every frame above
+            assert await receive(worker, probe) == {"type": "probe"}
+            held = worker._get_layer().channels[stalled].qsize()
+            with pytest.raises(FellBehind):
+                await receive(worker, stalled)
+            return held, stalled in worker._get_layer().channels
+        finally:
+            await worker.flush()
+            await other.flush()
+
+    held, still_open = async_to_sync(scenario)()
+
+    assert held <= CHANNEL_CAPACITY
+    assert not still_open
