@@ -22,7 +22,7 @@ means something on a busy machine where the absolute figures do not. Targets (is
 API list at least half the baseline's throughput, latency flat from 1k to 1M cases. With two
 servers, the second table gives WSGI's throughput over ASGI's per page.
 
-Prints the tables and writes bench/results/pages.json.
+Prints the tables and writes bench/results/pages.json (`--json`).
 """
 
 from __future__ import annotations
@@ -247,6 +247,7 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
     parser.add_argument("--reseed", action="store_true", help="seed every database again")
+    parser.add_argument("--json", default=str(RESULTS / "pages.json"), help="where to write the figures ('' for none)")
     parser.add_argument("--measure-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -277,8 +278,9 @@ def main(argv=None) -> None:
         "seconds": args.seconds, "rounds": args.rounds, "concurrency": args.concurrency, "workers": args.workers,
         "servers": args.servers, "runs": runs,
     }  # fmt: skip
-    (RESULTS / "pages.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwritten to {RESULTS / 'pages.json'}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"\nwritten to {args.json}")
 
 
 if __name__ == "__main__":
