@@ -8,10 +8,12 @@ import sys
 from django.conf import settings
 
 
-def run_python(args: list[str], *, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_python(
+    args: list[str], *, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     """`python <args>` in the project's folder; by default in this environment with the test settings."""
     if env is None:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
     return subprocess.run(
-        [sys.executable, *args], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, *args], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=timeout
     )

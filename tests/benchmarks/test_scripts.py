@@ -1,22 +1,20 @@
 """The benchmark scripts still run, the way the README runs them, at a size CI can afford.
 
 Each runs as a person runs it, in a process of its own, on databases of its own (never the ones a
-full run keeps), and writes its JSON to a temporary folder. What is checked is what the figures rest on: every row
-seeded, every message stored and delivered, every due case escalated, every page answered and
-beside its baseline. The speeds themselves are not: they belong to the machine.
+full run keeps), and writes its JSON to a temporary folder. What is checked is what the figures
+rest on: every row seeded, every message stored and delivered, every due case escalated, every
+page answered and beside its baseline. The speeds themselves are not: they belong to the machine.
 """
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import psycopg
 import pytest
 from django.db import connection
 
 from bench.harness import DEFAULT_REDIS_URL as PAGES_REDIS_URL  # its own database number, not the suite's
+from tests.processes import run_python
 
 pytestmark = [
     pytest.mark.postgres,
@@ -27,7 +25,6 @@ pytestmark = [
     ),
 ]
 
-PROJECT = Path(__file__).resolve().parents[2]
 SERVER = "postgres://postgres@127.0.0.1:5432"  # where the scripts keep their databases
 DATABASES = ["desk_ci_seed", "desk_ci_chat", "desk_ci_automation", "desk_pages_250"]  # pages.py names its own
 
@@ -41,13 +38,8 @@ def databases_dropped_after():
 
 
 def run(script: str, *args: str, timeout: float = 300) -> str:
-    finished = subprocess.run(
-        [sys.executable, f"bench/{script}", *args],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    # The scripts choose their own settings: the environment goes as it is, without the suite's.
+    finished = run_python([f"bench/{script}", *args], env=dict(os.environ), timeout=timeout)
     assert finished.returncode == 0, f"bench/{script} failed:\n{finished.stdout[-3000:]}\n{finished.stderr[-3000:]}"
     return finished.stdout
 
